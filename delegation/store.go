@@ -15,6 +15,7 @@ const (
 	ChangeGuardianship      ChangeKind = "guardianship"
 	ChangeRole              ChangeKind = "role"
 	ChangeFullmaktCreated   ChangeKind = "fullmakt.created"
+	ChangeFullmaktChanged   ChangeKind = "fullmakt.changed" // a migrated fullmakt corrected by re-import
 	ChangeFullmaktRevoked   ChangeKind = "fullmakt.revoked"
 	ChangeFullmaktRenounced ChangeKind = "fullmakt.renounced"
 	ChangeRequestCreated    ChangeKind = "request.created"
@@ -90,7 +91,8 @@ type FullmaktStore interface {
 	// calls exactly one succeeds and records one change; the others get ErrConflict,
 	// as does a fullmakt that is not active. ErrNotFound if unknown.
 	EndFullmakt(ctx context.Context, e EndFullmakt) (Fullmakt, error)
-	// FullmakterGivenBy returns those where p is the grantor or passed it on.
+	// FullmakterGivenBy returns those where p is the grantor or passed it on,
+	// newest first (as do all the list methods below).
 	FullmakterGivenBy(ctx context.Context, p PartyID) ([]Fullmakt, error)
 	// FullmakterReceivedBy returns those where p is the proxy.
 	FullmakterReceivedBy(ctx context.Context, p PartyID) ([]Fullmakt, error)

@@ -1,0 +1,145 @@
+package bolt
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/fullmakt/fullmakt/delegation"
+)
+
+// CreateFullmakt implements delegation.FullmaktStore.
+func (s *Store) CreateFullmakt(ctx context.Context, f delegation.Fullmakt) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bFullmakter).Get([]byte(f.ID)) != nil {
+			return conflict("fullmakt %s exists", f.ID)
+		}
+		return writeFullmakt(tx, f, f.CreatedAt)
+	})
+}
+
+// writeFullmakt stores f with its indexes and records its creation.
+func writeFullmakt(tx *bbolt.Tx, f delegation.Fullmakt, at time.Time) error {
+	if err := put(tx, bFullmakter, []byte(f.ID), f); err != nil {
+		return err
+	}
+	if err := indexFullmakt(tx, f); err != nil {
+		return err
+	}
+	return appendChange(tx, delegation.ChangeFullmaktCreated, f.ID, at, fullmaktParties(f)...)
+}
+
+// fullmaktIndexKeys lists the index entries of f: bucket, key.
+func fullmaktIndexKeys(f delegation.Fullmakt) [][2][]byte {
+	keys := [][2][]byte{
+		{iRel, append(prefix(string(f.Proxy), string(f.Grantor), string(delegation.RelFullmakt)), f.ID...)},
+		{iRelReverse, append(prefix(string(f.Grantor), string(f.Proxy), string(delegation.RelFullmakt)), f.ID...)},
+		{iGiven, key(string(f.Grantor), f.ID)},
+		{iReceived, key(string(f.Proxy), f.ID)},
+	}
+	if f.DelegatedBy != "" {
+		keys = append(keys, [2][]byte{iGiven, key(string(f.DelegatedBy), f.ID)})
+	}
+	return keys
+}
+
+func indexFullmakt(tx *bbolt.Tx, f delegation.Fullmakt) error {
+	for _, k := range fullmaktIndexKeys(f) {
+		if err := tx.Bucket(k[0]).Put(k[1], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unindexFullmakt(tx *bbolt.Tx, f delegation.Fullmakt) error {
+	for _, k := range fullmaktIndexKeys(f) {
+		if err := tx.Bucket(k[0]).Delete(k[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fullmaktParties(f delegation.Fullmakt) []delegation.PartyID {
+	parties := []delegation.PartyID{f.Grantor, f.Proxy}
+	if f.DelegatedBy != "" {
+		parties = append(parties, f.DelegatedBy)
+	}
+	return parties
+}
+
+// Fullmakt implements delegation.FullmaktStore.
+func (s *Store) Fullmakt(ctx context.Context, id string) (f delegation.Fullmakt, err error) {
+	err = s.view(ctx, func(tx *bbolt.Tx) error { f, err = readFullmakt(tx, id); return err })
+	return f, err
+}
+
+func readFullmakt(tx *bbolt.Tx, id string) (f delegation.Fullmakt, err error) {
+	if err := get(tx, bFullmakter, []byte(id), &f); err != nil {
+		return f, fmt.Errorf("bolt: fullmakt %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// EndFullmakt implements delegation.FullmaktStore.
+func (s *Store) EndFullmakt(ctx context.Context, e delegation.EndFullmakt) (f delegation.Fullmakt, err error) {
+	kind := map[delegation.FullmaktStatus]delegation.ChangeKind{
+		delegation.StatusRevoked:   delegation.ChangeFullmaktRevoked,
+		delegation.StatusRenounced: delegation.ChangeFullmaktRenounced,
+	}[e.Status]
+	if kind == "" {
+		return f, fmt.Errorf("bolt: end fullmakt: status %q: %w", e.Status, delegation.ErrInvalid)
+	}
+	err = s.update(ctx, func(tx *bbolt.Tx) error {
+		if f, err = readFullmakt(tx, e.ID); err != nil {
+			return err
+		}
+		if f.Status != delegation.StatusActive {
+			return conflict("fullmakt %s is already %s", e.ID, f.Status)
+		}
+		f.Status, f.EndedAt, f.EndedBy = e.Status, e.At.UTC(), e.By
+		if err := put(tx, bFullmakter, []byte(f.ID), f); err != nil {
+			return err
+		}
+		return appendChange(tx, kind, f.ID, e.At, fullmaktParties(f)...)
+	})
+	return f, err
+}
+
+// FullmakterGivenBy implements delegation.FullmaktStore.
+func (s *Store) FullmakterGivenBy(ctx context.Context, p delegation.PartyID) ([]delegation.Fullmakt, error) {
+	return s.fullmakterIn(ctx, iGiven, p)
+}
+
+// FullmakterReceivedBy implements delegation.FullmaktStore.
+func (s *Store) FullmakterReceivedBy(ctx context.Context, p delegation.PartyID) ([]delegation.Fullmakt, error) {
+	return s.fullmakterIn(ctx, iReceived, p)
+}
+
+func (s *Store) fullmakterIn(ctx context.Context, idx []byte, p delegation.PartyID) (out []delegation.Fullmakt, err error) {
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
+		return scan(tx, idx, prefix(string(p)), func(id []byte) error {
+			f, err := readFullmakt(tx, string(id))
+			out = append(out, f)
+			return err
+		})
+	})
+	slices.SortFunc(out, func(a, b delegation.Fullmakt) int { return newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+	return out, err
+}
+
+// newestFirst orders by time, newest first, then by id for a stable order.
+func newestFirst(a, b time.Time, idA, idB string) int {
+	if c := b.Compare(a); c != 0 {
+		return c
+	}
+	return cmp.Compare(idA, idB)
+}

@@ -1,0 +1,238 @@
+// Package bolt is the bbolt adapter of the delegation.Store port: one embedded file,
+// one bucket per record kind, explicit index buckets for every query, and a change
+// sequence appended in the same transaction as the write it records.
+//
+// It imports the domain (delegation) and go.etcd.io/bbolt; nothing in the domain
+// imports it. Only cmd wires it in.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/fullmakt/fullmakt/delegation"
+)
+
+var _ delegation.Store = (*Store)(nil)
+
+// ErrLocked is returned by Open when another process holds the database file.
+var ErrLocked = errors.New("bolt: the database is in use by another process")
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// Timeout is how long Open waits for the file lock (default 1s). bbolt lets one
+	// process at a time open a file; without a timeout a second one would hang.
+	Timeout time.Duration
+	// Now stamps the change entries of register writes (default time.Now). Other
+	// writes carry their own time.
+	Now func() time.Time
+}
+
+// Store is a delegation.Store in one bbolt file. It is safe for concurrent use: reads
+// run in parallel, writes are serialised by bbolt and each commit is fsynced before
+// the method returns, so a committed write survives kill -9 and power loss.
+type Store struct {
+	db  *bbolt.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the store at path and migrates it to the current
+// schema version.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("bolt: create data directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: opts.Timeout,
+		// The freelist is rebuilt by a scan on open instead of being written on every
+		// commit: faster commits, same durability.
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if err := db.Update(migrate); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, now: opts.Now}, nil
+}
+
+// Close closes the file. Further calls fail.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// view runs fn in a read transaction, after checking ctx.
+func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+// update runs fn in a write transaction, after checking ctx.
+func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(fn)
+}
+
+// Bucket names. The schema (which buckets exist, how values are encoded) has a
+// version in the meta bucket; migrate brings an older file up to date.
+var (
+	bMeta          = []byte("meta")
+	bPersons       = []byte("persons")       // id → Person
+	bOrgs          = []byte("organizations") // id → Organization
+	bParental      = []byte("parental")      // parent 0 child 0 valid_from → ParentalResponsibility
+	bGuardianships = []byte("guardianships") // guardian 0 ward 0 from → Guardianship
+	bRoles         = []byte("roles")         // person 0 org 0 role → Role
+	bFullmakter    = []byte("fullmakter")    // id → Fullmakt
+	bRequests      = []byte("requests")      // id → Request
+	bConsents      = []byte("consents")      // id → Consent
+	bChanges       = []byte("changes")       // seq (8 bytes, big-endian) → Change
+
+	// Index buckets: keys only, values empty.
+	iRel          = []byte("idx_relation")         // actor 0 party 0 kind 0 primary key
+	iRelReverse   = []byte("idx_relation_reverse") // party 0 actor 0 kind 0 primary key
+	iGiven        = []byte("idx_fullmakt_given")   // grantor or delegator 0 id
+	iReceived     = []byte("idx_fullmakt_received")
+	iRequestTo    = []byte("idx_request_to")
+	iRequestFrom  = []byte("idx_request_from")
+	iConsentParty = []byte("idx_consent_party")
+	iConsentRecip = []byte("idx_consent_recipient")
+
+	kSchema = []byte("schema_version")
+)
+
+// migrations[i] takes a file from schema version i to i+1. Append only; never edit a
+// migration that has shipped.
+var migrations = []func(*bbolt.Tx) error{
+	// 0 → 1: the initial layout.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{
+			bPersons, bOrgs, bParental, bGuardianships, bRoles, bFullmakter, bRequests, bConsents, bChanges,
+			iRel, iRelReverse, iGiven, iReceived, iRequestTo, iRequestFrom, iConsentParty, iConsentRecip,
+		} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// SchemaVersion is the version this build writes.
+func SchemaVersion() uint64 { return uint64(len(migrations)) }
+
+func migrate(tx *bbolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bMeta)
+	if err != nil {
+		return fmt.Errorf("bolt: migrate: %w", err)
+	}
+	var version uint64
+	if v := meta.Get(kSchema); v != nil {
+		version = binary.BigEndian.Uint64(v)
+	}
+	if version > SchemaVersion() {
+		return fmt.Errorf("bolt: the database has schema version %d, newer than this build's %d", version, SchemaVersion())
+	}
+	for ; version < SchemaVersion(); version++ {
+		if err := migrations[version](tx); err != nil {
+			return fmt.Errorf("bolt: migrate to schema version %d: %w", version+1, err)
+		}
+	}
+	return meta.Put(kSchema, u64(version))
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// key joins parts with a NUL byte, which no identifier contains.
+func key(parts ...string) []byte {
+	n := len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// prefix is key(parts...) followed by the separator, for scans.
+func prefix(parts ...string) []byte { return append(key(parts...), 0) }
+
+// get decodes the value at k in bucket b into v; ErrNotFound when absent.
+func get(tx *bbolt.Tx, b, k []byte, v any) error {
+	raw := tx.Bucket(b).Get(k)
+	if raw == nil {
+		return delegation.ErrNotFound
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("bolt: decode %s: %w", b, err)
+	}
+	return nil
+}
+
+func put(tx *bbolt.Tx, b, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("bolt: encode %s: %w", b, err)
+	}
+	return tx.Bucket(b).Put(k, raw)
+}
+
+// scan calls fn with the remainder of every key in b that starts with p.
+func scan(tx *bbolt.Tx, b, p []byte, fn func(rest []byte) error) error {
+	c := tx.Bucket(b).Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		if err := fn(k[len(p):]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendChange adds one entry to the change sequence.
+func appendChange(tx *bbolt.Tx, kind delegation.ChangeKind, ref string, at time.Time, parties ...delegation.PartyID) error {
+	b := tx.Bucket(bChanges)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return put(tx, bChanges, u64(seq), delegation.Change{Seq: seq, Kind: kind, Parties: parties, Ref: ref, At: at.UTC()})
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("bolt: %s %s: %w", what, id, delegation.ErrNotFound)
+}
+
+func conflict(format string, args ...any) error {
+	return fmt.Errorf("bolt: "+format+": %w", append(args, delegation.ErrConflict)...)
+}
