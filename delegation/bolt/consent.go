@@ -2,8 +2,6 @@ package bolt
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -108,29 +106,4 @@ func (s *Store) consentsIn(ctx context.Context, idx []byte, p delegation.PartyID
 	})
 	slices.SortFunc(out, func(a, b delegation.Consent) int { return newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
 	return out, err
-}
-
-// Changes implements delegation.ChangeStore.
-func (s *Store) Changes(ctx context.Context, after uint64, limit int) (out []delegation.Change, err error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	err = s.view(ctx, func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bChanges).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var ch delegation.Change
-			if err := json.Unmarshal(v, &ch); err != nil {
-				return fmt.Errorf("bolt: decode change %d: %w", binary.BigEndian.Uint64(k), err)
-			}
-			out = append(out, ch)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// LastChange implements delegation.ChangeStore.
-func (s *Store) LastChange(ctx context.Context) (seq uint64, err error) {
-	err = s.view(ctx, func(tx *bbolt.Tx) error { seq = tx.Bucket(bChanges).Sequence(); return nil })
-	return seq, err
 }

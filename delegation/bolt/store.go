@@ -219,16 +219,6 @@ func scan(tx *bbolt.Tx, b, p []byte, fn func(rest []byte) error) error {
 	return nil
 }
 
-// appendChange adds one entry to the change sequence.
-func appendChange(tx *bbolt.Tx, kind delegation.ChangeKind, ref string, at time.Time, parties ...delegation.PartyID) error {
-	b := tx.Bucket(bChanges)
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	return put(tx, bChanges, u64(seq), delegation.Change{Seq: seq, Kind: kind, Parties: parties, Ref: ref, At: at.UTC()})
-}
-
 func notFound(what, id string) error {
 	return fmt.Errorf("bolt: %s %s: %w", what, id, delegation.ErrNotFound)
 }
