@@ -63,6 +63,9 @@ func NewConsent(party Person, recipient, provider PartyID, dataSet, purpose stri
 	if party.DeceasedOn(today) {
 		return Consent{}, fmt.Errorf("%w: a deceased person gives no consent", ErrForbidden)
 	}
+	if validTo.IsZero() {
+		return Consent{}, fmt.Errorf("%w: a consent always has an end date", ErrInvalid)
+	}
 	if validTo.Before(today) {
 		return Consent{}, fmt.Errorf("%w: valid_to %s has already passed", ErrInvalid, validTo)
 	}
@@ -70,5 +73,8 @@ func NewConsent(party Person, recipient, provider PartyID, dataSet, purpose stri
 		ID: NewID("cs"), Party: party.ID, Recipient: recipient, Provider: provider, DataSet: dataSet,
 		Purpose: strings.TrimSpace(purpose), ValidTo: validTo, OneTime: oneTime, Status: ConsentActive, CreatedAt: now.UTC(),
 	}
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		return Consent{}, err
+	}
+	return c, nil
 }

@@ -43,7 +43,7 @@ func NewDate(y int, m time.Month, d int) Date { return Date{y, m, d} }
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("delegation: %q is not a date of the form YYYY-MM-DD", s)
+		return Date{}, fmt.Errorf("delegation: %q is not a date of the form YYYY-MM-DD: %w", s, ErrInvalid)
 	}
 	return Date{t.Year(), t.Month(), t.Day()}, nil
 }

@@ -212,17 +212,17 @@ type NewFullmakt struct {
 }
 
 // Give checks the rules for giving a fullmakt and returns it, ready to store: the
-// grantor is alive and of age, the proxy is alive, and the period has not already
-// ended.
+// grantor may give it (see mayGive), the proxy is alive, and the period has not
+// already ended.
 func Give(n NewFullmakt, now time.Time) (Fullmakt, error) {
 	today := Today(now)
+	n.Scope = n.Scope.normalized()
+	if err := mayGive(n.Grantor, n.Scope, today); err != nil {
+		return Fullmakt{}, err
+	}
 	switch {
-	case n.Grantor.DeceasedOn(today):
-		return Fullmakt{}, fmt.Errorf("%w: nobody gives a fullmakt for a deceased person", ErrForbidden)
 	case n.Proxy.DeceasedOn(today):
 		return Fullmakt{}, fmt.Errorf("%w: the proxy is deceased", ErrInvalid)
-	case n.Grantor.MinorOn(today):
-		return Fullmakt{}, fmt.Errorf("%w: a minor cannot give a fullmakt", ErrForbidden)
 	case n.Period.Ended(today):
 		return Fullmakt{}, fmt.Errorf("%w: the period has already ended", ErrInvalid)
 	}
@@ -231,11 +231,42 @@ func Give(n NewFullmakt, now time.Time) (Fullmakt, error) {
 		origin = OriginPortal
 	}
 	f := Fullmakt{
-		ID: NewID("fm"), Grantor: n.Grantor.ID, Proxy: n.Proxy.ID, Scope: n.Scope.normalized(),
+		ID: NewID("fm"), Grantor: n.Grantor.ID, Proxy: n.Proxy.ID, Scope: n.Scope,
 		Period: n.Period, MaySubdelegate: n.MaySubdelegate, Status: StatusActive,
 		ConfirmedACR: n.ConfirmedACR, Origin: origin, CreatedBy: n.Grantor.ID, CreatedAt: now.UTC(),
 	}
-	return f, f.Validate()
+	if err := f.Validate(); err != nil {
+		return Fullmakt{}, err
+	}
+	return f, nil
+}
+
+// HealthArea is the area of health services, and HealthAgeOfMajority the age from
+// which a young person decides over their own health matters (Norway, 16): from then
+// on they may give a fullmakt for health, and their parents may not revoke it.
+const (
+	HealthArea          = "health"
+	HealthAgeOfMajority = 16
+)
+
+// mayGive decides whether grantor may give a fullmakt for scope on today: nobody gives
+// one for a deceased person; an adult gives any; a minor of 16 or 17 gives one for
+// the health area only; a younger child gives none.
+func mayGive(grantor Person, scope Scope, today Date) error {
+	switch {
+	case grantor.DeceasedOn(today):
+		return fmt.Errorf("%w: nobody gives a fullmakt for a deceased person", ErrForbidden)
+	case !grantor.MinorOn(today):
+		return nil
+	case grantor.AgeOn(today) >= HealthAgeOfMajority && scope.healthOnly():
+		return nil
+	}
+	return fmt.Errorf("%w: a minor can give a fullmakt only for health matters, and only from the age of %d", ErrForbidden, HealthAgeOfMajority)
+}
+
+// healthOnly reports whether the scope is the health area and nothing else.
+func (s Scope) healthOnly() bool {
+	return len(s.Services) == 0 && slices.Equal(s.Areas, []string{HealthArea})
 }
 
 // Subdelegate checks the rules for passing a fullmakt on and returns the new one: the
@@ -262,13 +293,18 @@ func Subdelegate(parent Fullmakt, by PartyID, to Person, grantor Person, scope S
 		return Fullmakt{}, fmt.Errorf("%w: the scope is wider than the fullmakt it is passed on from", ErrForbidden)
 	case !period.Within(parent.Period):
 		return Fullmakt{}, fmt.Errorf("%w: the period is longer than that of the fullmakt it is passed on from", ErrForbidden)
+	case period.Ended(today):
+		return Fullmakt{}, fmt.Errorf("%w: the period has already ended", ErrInvalid)
 	}
 	f := Fullmakt{
 		ID: NewID("fm"), Grantor: parent.Grantor, Proxy: to.ID, Scope: scope, Period: period,
 		Status: StatusActive, Origin: OriginSubdelegation, Parent: parent.ID, DelegatedBy: by,
 		ConfirmedACR: parent.ConfirmedACR, CreatedBy: by, CreatedAt: now.UTC(),
 	}
-	return f, f.Validate()
+	if err := f.Validate(); err != nil {
+		return Fullmakt{}, err
+	}
+	return f, nil
 }
 
 // EndFullmakt is a revocation or renunciation, ready for Store.EndFullmakt.
@@ -281,7 +317,8 @@ type EndFullmakt struct {
 
 // MayEnd decides who may end a fullmakt and how: the grantor (or whoever passed it on)
 // revokes it; the proxy renounces it; a parent with parental responsibility revokes a
-// fullmakt given by their minor child. parental lists the register's parental
+// fullmakt given by their minor child, except a health fullmakt given from the age of
+// 16, which is the youth's own business. parental lists the register's parental
 // responsibilities between by and the grantor.
 func MayEnd(f Fullmakt, by PartyID, grantor Person, parental []ParentalResponsibility, now time.Time) (EndFullmakt, error) {
 	today := Today(now)
@@ -293,9 +330,11 @@ func MayEnd(f Fullmakt, by PartyID, grantor Person, parental []ParentalResponsib
 		end.Status = StatusRevoked
 	case by == f.Proxy:
 		end.Status = StatusRenounced
-	case grantor.ID == f.Grantor && grantor.MinorOn(today) && slices.ContainsFunc(parental, func(r ParentalResponsibility) bool {
-		return r.Parent == by && r.Child == f.Grantor && r.ActiveOn(today)
-	}):
+	case grantor.ID == f.Grantor && grantor.MinorOn(today) &&
+		!(f.Scope.healthOnly() && grantor.AgeOn(today) >= HealthAgeOfMajority) &&
+		slices.ContainsFunc(parental, func(r ParentalResponsibility) bool {
+			return r.Parent == by && r.Child == f.Grantor && r.ActiveOn(today)
+		}):
 		end.Status = StatusRevoked
 	default:
 		return EndFullmakt{}, fmt.Errorf("%w: only the grantor, the proxy or a parent of a minor grantor may end a fullmakt", ErrForbidden)

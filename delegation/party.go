@@ -35,6 +35,8 @@ func (p Person) DeceasedOn(today Date) bool {
 // present, the dates are in order and not in the future.
 func (p Person) Validate(today Date) error {
 	switch {
+	case p.ID == "":
+		return fmt.Errorf("%w: person has no id", ErrInvalid)
 	case p.ID.Kind() != KindPerson:
 		return fmt.Errorf("%w: person id is an organisation number", ErrInvalid)
 	case strings.TrimSpace(p.Name) == "":

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // PartyKind says whether a party is a person or an organisation.
@@ -28,7 +30,7 @@ func (k PartyKind) String() string {
 // PartyID is the canonical identifier of a party. Its forms are:
 //
 //	01017012345          Norwegian fødselsnummer or d-nummer (11 digits)
-//	910000009            Norwegian organisation number (9 digits)
+//	910000004            Norwegian organisation number (9 digits)
 //	se:199001011234      Swedish personnummer or samordningsnummer (12 digits)
 //	dk:0101901234        Danish CPR number (10 digits)
 //	fi:010190-123A       Finnish personal identity code (HETU)
@@ -39,8 +41,12 @@ func (k PartyKind) String() string {
 // PartyID implements slog.LogValuer so that they never reach a log.
 type PartyID string
 
-// Kind returns the kind of party the identifier names.
+// Kind returns the kind of party the identifier names; the empty PartyID names no
+// party and has kind 0 ("unknown").
 func (id PartyID) Kind() PartyKind {
+	if id == "" {
+		return 0
+	}
 	if len(id) == 9 && isDigits(string(id)) {
 		return KindOrganization
 	}
@@ -112,6 +118,9 @@ func (r IDRules) Parse(s string) (PartyID, error) {
 	if scheme, value, ok := strings.Cut(s, ":"); ok {
 		switch strings.ToLower(scheme) {
 		case "no":
+			if strings.Contains(value, ":") { // "no:se:…" is not a Norwegian number
+				return "", invalidID("a Norwegian number has digits only")
+			}
 			return r.Parse(value)
 		case "se":
 			return parseSwedish(value)
@@ -122,7 +131,8 @@ func (r IDRules) Parse(s string) (PartyID, error) {
 		case "eidas":
 			return parseEIDAS(value)
 		}
-		return "", invalidID("unknown identifier scheme %q (want no, se, dk, fi or eidas)", scheme)
+		// The scheme is not echoed: what precedes the colon may be the number itself.
+		return "", invalidID("unknown identifier scheme (want no, se, dk, fi or eidas)")
 	}
 	switch {
 	case s == "":
@@ -156,23 +166,33 @@ func (r IDRules) ParseOrganization(s string) (PartyID, error) {
 }
 
 // BirthDate returns the birth date encoded in a person identifier, when the scheme
-// encodes one (all but eidas).
+// encodes one (all but eidas). An identifier not in canonical form (one decoded from
+// JSON without IDRules.Parse) reports false rather than panicking.
 func (id PartyID) BirthDate() (Date, bool) {
 	s := string(id)
 	switch id.Scheme() {
 	case "no":
-		if id.Kind() != KindPerson {
+		if id.Kind() != KindPerson || len(s) != 11 || !isDigits(s) {
 			return Date{}, false
 		}
 		d, err := norwegianBirthDate(s)
 		return d, err == nil
 	case "se":
+		if len(s) != 15 || !isDigits(s[3:]) {
+			return Date{}, false
+		}
 		d, err := swedishBirthDate(s[3:])
 		return d, err == nil
 	case "dk":
+		if len(s) != 13 || !isDigits(s[3:]) {
+			return Date{}, false
+		}
 		d, err := danishBirthDate(s[3:])
 		return d, err == nil
 	case "fi":
+		if len(s) != 14 || !isDigits(s[3:9]) {
+			return Date{}, false
+		}
 		d, err := finnishBirthDate(s[3:])
 		return d, err == nil
 	}
@@ -356,8 +376,11 @@ func parseEIDAS(v string) (PartyID, error) {
 	if v == "" || len(v) > 256 {
 		return "", invalidID("an eIDAS identifier has 1 to 256 characters")
 	}
+	if !utf8.ValidString(v) { // JSON would turn the bad bytes into U+FFFD: another id
+		return "", invalidID("an eIDAS identifier is UTF-8 text")
+	}
 	for _, c := range v {
-		if c <= ' ' || c == 0x7f {
+		if c <= ' ' || c == 0x7f || unicode.IsControl(c) || unicode.IsSpace(c) {
 			return "", invalidID("an eIDAS identifier has no spaces or control characters")
 		}
 	}
@@ -402,6 +425,9 @@ func atoi(s string) int {
 // reports false when no valid number exists for that individual number (a control
 // digit would be 10): try the next one. For demo populations and tests.
 func NorwegianPersonID(birth Date, ind int, dNumber, synthetic bool) (PartyID, bool) {
+	if ind < 0 || ind > 999 { // %03d would write more than three digits, or a sign
+		return "", false
+	}
 	day, month := birth.Day, int(birth.Month)
 	if dNumber {
 		day += 40

@@ -41,16 +41,15 @@ func NewRequest(requester, grantor Person, scope Scope, period Period, message s
 	switch {
 	case requester.ID == grantor.ID:
 		return Request{}, fmt.Errorf("%w: a person cannot ask themself for a fullmakt", ErrInvalid)
-	case grantor.DeceasedOn(today):
-		return Request{}, fmt.Errorf("%w: nobody gives a fullmakt for a deceased person", ErrForbidden)
-	case grantor.MinorOn(today):
-		return Request{}, fmt.Errorf("%w: a minor cannot give a fullmakt", ErrForbidden)
 	case utf8.RuneCountInString(message) > MaxMessageLen:
 		return Request{}, fmt.Errorf("%w: the message is longer than %d characters", ErrInvalid, MaxMessageLen)
 	case period.Ended(today):
 		return Request{}, fmt.Errorf("%w: the period has already ended", ErrInvalid)
 	}
 	scope = scope.normalized()
+	if err := mayGive(grantor, scope, today); err != nil {
+		return Request{}, err
+	}
 	if err := scope.Validate(); err != nil {
 		return Request{}, err
 	}
