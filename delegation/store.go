@@ -2,6 +2,7 @@ package delegation
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -37,6 +38,12 @@ type Change struct {
 	// natural key of a register record).
 	Ref string    `json:"ref"`
 	At  time.Time `json:"at"`
+}
+
+// LogValue implements slog.LogValuer: a change's parties and ref hold identity
+// numbers, so only its sequence number and kind are logged.
+func (c Change) LogValue() slog.Value {
+	return slog.GroupValue(slog.Uint64("seq", c.Seq), slog.String("kind", string(c.Kind)))
 }
 
 // Store is the storage port: everything the domain keeps. It is deliberately wide,
@@ -92,7 +99,7 @@ type FullmaktStore interface {
 	// as does a fullmakt that is not active. ErrNotFound if unknown.
 	EndFullmakt(ctx context.Context, e EndFullmakt) (Fullmakt, error)
 	// FullmakterGivenBy returns those where p is the grantor or passed it on,
-	// newest first (as do all the list methods below).
+	// newest first by CreatedAt (as do all the list methods below).
 	FullmakterGivenBy(ctx context.Context, p PartyID) ([]Fullmakt, error)
 	// FullmakterReceivedBy returns those where p is the proxy.
 	FullmakterReceivedBy(ctx context.Context, p PartyID) ([]Fullmakt, error)
@@ -106,7 +113,8 @@ type RequestStore interface {
 	Request(ctx context.Context, id string) (Request, error)
 	// AnswerRequest approves (creating a.Fullmakt in the same transaction) or declines
 	// a pending request, atomically: of concurrent answers exactly one succeeds; the
-	// others, and any answer to a request no longer pending, get ErrConflict.
+	// others, and any answer to a request no longer pending, get ErrConflict;
+	// ErrNotFound if unknown.
 	AnswerRequest(ctx context.Context, a Answer) (Request, error)
 	// RequestsTo returns the requests addressed to grantor.
 	RequestsTo(ctx context.Context, grantor PartyID) ([]Request, error)
@@ -120,11 +128,13 @@ type ConsentStore interface {
 	CreateConsent(ctx context.Context, c Consent) error
 	// Consent returns one; ErrNotFound if unknown.
 	Consent(ctx context.Context, id string) (Consent, error)
-	// WithdrawConsent ends an active consent; ErrConflict if it is not active.
+	// WithdrawConsent ends an active consent; ErrConflict if it is not active,
+	// ErrNotFound if unknown.
 	WithdrawConsent(ctx context.Context, id string, at time.Time) (Consent, error)
 	// UseConsent marks a one-time consent used, atomically: of concurrent calls exactly
 	// one succeeds, the others get ErrConflict. A consent that is not one-time is
-	// returned unchanged, and no change is recorded.
+	// returned unchanged, and no change is recorded. A consent that is not active
+	// gives ErrConflict, an unknown one ErrNotFound.
 	UseConsent(ctx context.Context, id string, at time.Time) (Consent, error)
 	// ConsentsByParty returns the consents party has given.
 	ConsentsByParty(ctx context.Context, party PartyID) ([]Consent, error)

@@ -58,7 +58,7 @@ func appendChange(tx *bbolt.Tx, kind delegation.ChangeKind, ref string, at time.
 // Changes are the most numerous records (one per write, a million for a population
 // import), so they have a compact binary encoding rather than JSON:
 //
-//	version=1 | at (varint, Unix ns) | kind | count (uvarint) | party… | ref
+//	version=1 | at (varint Unix seconds, uvarint ns) | kind | count (uvarint) | party… | ref
 //
 // where each string is a uvarint length followed by its bytes. The sequence number
 // is the key.
@@ -67,7 +67,8 @@ const changeEncodingV1 = 1
 func encodeChange(c delegation.Change) []byte {
 	b := make([]byte, 0, 32+len(c.Ref)+len(c.Kind)+16*len(c.Parties))
 	b = append(b, changeEncodingV1)
-	b = binary.AppendVarint(b, c.At.UnixNano())
+	b = binary.AppendVarint(b, c.At.Unix())
+	b = binary.AppendUvarint(b, uint64(c.At.Nanosecond()))
 	b = appendString(b, string(c.Kind))
 	b = binary.AppendUvarint(b, uint64(len(c.Parties)))
 	for _, p := range c.Parties {
@@ -85,7 +86,8 @@ func decodeChange(b []byte) (delegation.Change, error) {
 	if v := d.byte(); v != changeEncodingV1 {
 		return delegation.Change{}, fmt.Errorf("unknown change encoding %d", v)
 	}
-	c := delegation.Change{At: time.Unix(0, d.varint()).UTC(), Kind: delegation.ChangeKind(d.string())}
+	sec := d.varint()
+	c := delegation.Change{At: time.Unix(sec, int64(d.uvarint()%1e9)).UTC(), Kind: delegation.ChangeKind(d.string())}
 	n := d.uvarint()
 	if n > uint64(len(b)) {
 		return delegation.Change{}, fmt.Errorf("corrupt party count %d", n)

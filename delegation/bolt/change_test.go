@@ -15,6 +15,7 @@ func TestChangeEncodingRoundTrip(t *testing.T) {
 		in   delegation.Change
 	}{
 		{"person", delegation.Change{Kind: delegation.ChangePerson, Parties: []delegation.PartyID{"03838000079"}, Ref: "03838000079", At: time.Date(2026, 11, 23, 10, 0, 0, 123, time.UTC)}},
+		{"zero time", delegation.Change{Kind: delegation.ChangePerson, Parties: []delegation.PartyID{"x"}, At: time.Time{}}},
 		{"no parties, no ref", delegation.Change{Kind: delegation.ChangeConsentUsed, Parties: []delegation.PartyID{}, At: time.Unix(0, 0).UTC()}},
 		{"three parties, long ref", delegation.Change{Kind: delegation.ChangeFullmaktRevoked, Parties: []delegation.PartyID{"a", "b", "910000004"}, Ref: string(make([]byte, 300)), At: time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}

@@ -109,7 +109,7 @@ func (s *Store) EndFullmakt(ctx context.Context, e delegation.EndFullmakt) (f de
 		if err := put(tx, bFullmakter, []byte(f.ID), f); err != nil {
 			return err
 		}
-		return appendChange(tx, kind, f.ID, e.At, fullmaktParties(f)...)
+		return appendChange(tx, kind, f.ID, e.At, append(fullmaktParties(f), e.By)...)
 	})
 	return f, err
 }

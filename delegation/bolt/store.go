@@ -219,10 +219,6 @@ func scan(tx *bbolt.Tx, b, p []byte, fn func(rest []byte) error) error {
 	return nil
 }
 
-func notFound(what, id string) error {
-	return fmt.Errorf("bolt: %s %s: %w", what, id, delegation.ErrNotFound)
-}
-
 func conflict(format string, args ...any) error {
 	return fmt.Errorf("bolt: "+format+": %w", append(args, delegation.ErrConflict)...)
 }

@@ -1,0 +1,183 @@
+package bolt_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fullmakt/fullmakt/delegation"
+	"github.com/fullmakt/fullmakt/delegation/bolt"
+	"github.com/fullmakt/fullmakt/delegation/registers"
+	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+)
+
+// The look-up benchmarks run against a demo population imported once per process.
+// FULLMAKT_BENCH_PERSONS sets its size (default 100,000; docs/BENCHMARKS.md uses
+// 1,000,000). Set FULLMAKT_BENCH_DIR to keep the database between runs.
+type population struct {
+	store *bolt.Store
+	pairs [][2]delegation.PartyID // (parent, child) pairs sampled from the file
+	err   error
+}
+
+var benchPopulation = sync.OnceValue(func() *population {
+	persons := 100_000
+	if v, err := strconv.Atoi(os.Getenv("FULLMAKT_BENCH_PERSONS")); err == nil && v > 0 {
+		persons = v
+	}
+	dir := os.Getenv("FULLMAKT_BENCH_DIR")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "fullmakt-bench-"); err != nil {
+			return &population{err: err}
+		}
+	}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, delegation.Oslo())
+	path := filepath.Join(dir, "population-"+strconv.Itoa(persons)+".jsonl")
+	if _, err := os.Stat(path); err != nil {
+		if err := writeFile(path, func(w io.Writer) error {
+			_, err := demo.Generate(w, demo.Options{Persons: persons, Seed: 1, Now: now})
+			return err
+		}); err != nil {
+			return &population{err: err}
+		}
+	}
+	store, err := bolt.Open(filepath.Join(dir, "population-"+strconv.Itoa(persons)+".db"), bolt.Options{})
+	if err != nil {
+		return &population{err: err}
+	}
+	p := &population{store: store}
+	f, err := os.Open(path)
+	if err != nil {
+		return &population{err: err}
+	}
+	defer f.Close()
+	// Importing an already imported file changes nothing and is quick.
+	if _, err := registers.Import(context.Background(), store, f, registers.Options{
+		Name: path, IDs: delegation.IDRules{AllowSynthetic: true}, Now: func() time.Time { return now },
+	}); err != nil {
+		return &population{err: err}
+	}
+	p.pairs, p.err = sampleParentalPairs(path, 10_000)
+	return p
+})
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// sampleParentalPairs returns up to n (parent, child) pairs spread over the file.
+func sampleParentalPairs(path string, n int) ([][2]delegation.PartyID, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var all [][2]delegation.PartyID
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var rec struct {
+			Type          string
+			Parent, Child delegation.PartyID
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return nil, err
+		}
+		if rec.Type == "parental_responsibility" {
+			all = append(all, [2]delegation.PartyID{rec.Parent, rec.Child})
+		}
+	}
+	step := max(1, len(all)/n)
+	var out [][2]delegation.PartyID
+	for i := 0; i < len(all); i += step {
+		out = append(out, all[i])
+	}
+	return out, sc.Err()
+}
+
+func loadPopulation(b *testing.B) *population {
+	b.Helper()
+	p := benchPopulation()
+	if p.err != nil {
+		b.Fatalf("set up the benchmark population: %v", p.err)
+	}
+	if len(p.pairs) == 0 {
+		b.Fatal("the benchmark population has no parental relations")
+	}
+	return p
+}
+
+// reportLatency adds p50 and p99 of the timed operations to the benchmark output.
+func reportLatency(b *testing.B, d []time.Duration) {
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds()), "p99-ns")
+}
+
+func BenchmarkRelations(b *testing.B) {
+	p := loadPopulation(b)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		pair := p.pairs[i%len(p.pairs)]
+		start := time.Now()
+		rels, err := p.store.Relations(ctx, pair[0], pair[1])
+		lat = append(lat, time.Since(start))
+		if err != nil || len(rels.Parental) == 0 {
+			b.Fatalf("Relations(parent, child) = %v, %v; want a parental relation", rels, err)
+		}
+	}
+	reportLatency(b, lat)
+}
+
+func BenchmarkRepresented(b *testing.B) {
+	p := loadPopulation(b)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		pair := p.pairs[i%len(p.pairs)]
+		start := time.Now()
+		parties, err := p.store.Represented(ctx, pair[0])
+		lat = append(lat, time.Since(start))
+		if err != nil || len(parties) == 0 {
+			b.Fatalf("Represented(parent) = %v, %v; want at least one party", parties, err)
+		}
+	}
+	reportLatency(b, lat)
+}
+
+func BenchmarkRelationsParallel(b *testing.B) {
+	p := loadPopulation(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			pair := p.pairs[i%len(p.pairs)]
+			if _, err := p.store.Relations(ctx, pair[0], pair[1]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,21 @@
+package bolt_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/fullmakt/fullmakt/conformance/storetest"
+	"github.com/fullmakt/fullmakt/delegation"
+	"github.com/fullmakt/fullmakt/delegation/bolt"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) delegation.Store {
+		s, err := bolt.Open(filepath.Join(t.TempDir(), "fullmakt.db"), bolt.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
