@@ -24,7 +24,7 @@ func (s *Store) CreateConsent(ctx context.Context, c delegation.Consent) error {
 		if err := put(tx, bConsents, id, c); err != nil {
 			return err
 		}
-		if err := indexRelation(tx, c.Recipient, c.Party, delegation.RelConsent, id); err != nil {
+		if err := indexRelation(tx, c.Recipient, c.Party, delegation.RelConsent, c.ID, nil); err != nil {
 			return err
 		}
 		if err := tx.Bucket(iConsentParty).Put(key(string(c.Party), c.ID), nil); err != nil {

@@ -39,8 +39,8 @@ func writeFullmakt(tx *bbolt.Tx, f delegation.Fullmakt, at time.Time) error {
 // fullmaktIndexKeys lists the index entries of f: bucket, key.
 func fullmaktIndexKeys(f delegation.Fullmakt) [][2][]byte {
 	keys := [][2][]byte{
-		{iRel, append(prefix(string(f.Proxy), string(f.Grantor), string(delegation.RelFullmakt)), f.ID...)},
-		{iRelReverse, append(prefix(string(f.Grantor), string(f.Proxy), string(delegation.RelFullmakt)), f.ID...)},
+		{bRelations, key(string(f.Proxy), string(f.Grantor), string(delegation.RelFullmakt), f.ID)},
+		{iRelReverse, key(string(f.Grantor), string(f.Proxy), string(delegation.RelFullmakt), f.ID)},
 		{iGiven, key(string(f.Grantor), f.ID)},
 		{iReceived, key(string(f.Proxy), f.ID)},
 	}

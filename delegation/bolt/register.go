@@ -24,11 +24,12 @@ func (s *Store) Organization(ctx context.Context, id delegation.PartyID) (o dele
 	return o, err
 }
 
-func readPerson(tx *bbolt.Tx, id delegation.PartyID) (p delegation.Person, err error) {
-	if err := get(tx, bPersons, []byte(id), &p); err != nil {
-		return p, fmt.Errorf("bolt: person: %w", err)
+func readPerson(tx *bbolt.Tx, id delegation.PartyID) (delegation.Person, error) {
+	raw := tx.Bucket(bPersons).Get([]byte(id))
+	if raw == nil {
+		return delegation.Person{}, fmt.Errorf("bolt: person: %w", delegation.ErrNotFound)
 	}
-	return p, nil
+	return decodePerson(id, raw)
 }
 
 func readOrganization(tx *bbolt.Tx, id delegation.PartyID) (o delegation.Organization, err error) {
@@ -64,7 +65,7 @@ func (r registerTx) Relations(actor, party delegation.PartyID) (delegation.Relat
 func (r registerTx) Fullmakt(id string) (delegation.Fullmakt, error) { return readFullmakt(r.tx, id) }
 
 func (r registerTx) PutPerson(p delegation.Person) error {
-	if err := put(r.tx, bPersons, []byte(p.ID), p); err != nil {
+	if err := r.tx.Bucket(bPersons).Put([]byte(p.ID), encodePerson(p)); err != nil {
 		return err
 	}
 	return appendChange(r.tx, delegation.ChangePerson, string(p.ID), r.at, p.ID)
@@ -78,27 +79,24 @@ func (r registerTx) PutOrganization(o delegation.Organization) error {
 }
 
 func (r registerTx) PutParental(p delegation.ParentalResponsibility) error {
-	pk := key(string(p.Parent), string(p.Child), p.ValidFrom.String())
-	if err := putRelation(r.tx, bParental, pk, p, p.Parent, p.Child, delegation.RelParent); err != nil {
-		return err
-	}
-	return appendChange(r.tx, delegation.ChangeParental, refOf(pk), r.at, p.Parent, p.Child)
+	return r.putRelation(p.Parent, p.Child, delegation.RelParent, p.ValidFrom.String(), encodeParental(p), delegation.ChangeParental)
 }
 
 func (r registerTx) PutGuardianship(g delegation.Guardianship) error {
-	pk := key(string(g.Guardian), string(g.Ward), g.Period.From.String())
-	if err := putRelation(r.tx, bGuardianships, pk, g, g.Guardian, g.Ward, delegation.RelGuardian); err != nil {
-		return err
-	}
-	return appendChange(r.tx, delegation.ChangeGuardianship, refOf(pk), r.at, g.Guardian, g.Ward)
+	return r.putRelation(g.Guardian, g.Ward, delegation.RelGuardian, g.Period.From.String(), encodeGuardianship(g), delegation.ChangeGuardianship)
 }
 
 func (r registerTx) PutRole(role delegation.Role) error {
-	pk := key(string(role.Person), string(role.Organization), role.Role)
-	if err := putRelation(r.tx, bRoles, pk, role, role.Person, role.Organization, delegation.RelRole); err != nil {
+	return r.putRelation(role.Person, role.Organization, delegation.RelRole, role.Role, encodeRole(role), delegation.ChangeRole)
+}
+
+// putRelation stores a register relation in the relations bucket, indexes it the
+// other way round, and records the change.
+func (r registerTx) putRelation(actor, party delegation.PartyID, kind delegation.RelationKind, suffix string, raw []byte, change delegation.ChangeKind) error {
+	if err := indexRelation(r.tx, actor, party, kind, suffix, raw); err != nil {
 		return err
 	}
-	return appendChange(r.tx, delegation.ChangeRole, refOf(pk), r.at, role.Person, role.Organization)
+	return appendChange(r.tx, change, string(kind)+"/"+string(actor)+"/"+string(party)+"/"+suffix, r.at, actor, party)
 }
 
 // PutFullmakt stores a migrated fullmakt; one that replaces a stored one first loses
@@ -123,26 +121,14 @@ func (r registerTx) PutFullmakt(f delegation.Fullmakt) error {
 	return appendChange(r.tx, delegation.ChangeFullmaktChanged, f.ID, r.at, append(fullmaktParties(old), fullmaktParties(f)...)...)
 }
 
-// putRelation stores a relation record under its primary key and indexes it in both
-// directions.
-func putRelation(tx *bbolt.Tx, b, pk []byte, v any, actor, party delegation.PartyID, kind delegation.RelationKind) error {
-	if err := put(tx, b, pk, v); err != nil {
+// indexRelation writes the relation entry (value: the record, or nil when the
+// record lives in its own bucket under suffix) and its reverse index entry.
+func indexRelation(tx *bbolt.Tx, actor, party delegation.PartyID, kind delegation.RelationKind, suffix string, value []byte) error {
+	if err := tx.Bucket(bRelations).Put(key(string(actor), string(party), string(kind), suffix), value); err != nil {
 		return err
 	}
-	return indexRelation(tx, actor, party, kind, pk)
+	return tx.Bucket(iRelReverse).Put(key(string(party), string(actor), string(kind), suffix), nil)
 }
-
-func indexRelation(tx *bbolt.Tx, actor, party delegation.PartyID, kind delegation.RelationKind, pk []byte) error {
-	fwd := append(key(string(actor), string(party), string(kind)), 0)
-	rev := append(key(string(party), string(actor), string(kind)), 0)
-	if err := tx.Bucket(iRel).Put(append(fwd, pk...), nil); err != nil {
-		return err
-	}
-	return tx.Bucket(iRelReverse).Put(append(rev, pk...), nil)
-}
-
-// refOf turns a primary key into the Ref of a change: the parts joined by "/".
-func refOf(pk []byte) string { return string(bytes.ReplaceAll(pk, []byte{0}, []byte{'/'})) }
 
 // Relations implements delegation.RelationStore.
 func (s *Store) Relations(ctx context.Context, actor, party delegation.PartyID) (rels delegation.Relations, err error) {
@@ -152,74 +138,93 @@ func (s *Store) Relations(ctx context.Context, actor, party delegation.PartyID) 
 
 func readRelations(tx *bbolt.Tx, actor, party delegation.PartyID) (delegation.Relations, error) {
 	var rels delegation.Relations
-	err := scan(tx, iRel, prefix(string(actor), string(party)), func(rest []byte) error {
-		kind, pk, _ := bytes.Cut(rest, []byte{0})
-		return addRelation(tx, &rels, delegation.RelationKind(kind), pk)
-	})
-	return rels, err
+	c := tx.Bucket(bRelations).Cursor()
+	p := prefix(string(actor), string(party))
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		kind, suffix, _ := bytes.Cut(k[len(p):], []byte{0})
+		if err := addRelation(tx, &rels, actor, party, delegation.RelationKind(kind), suffix, v); err != nil {
+			return rels, err
+		}
+	}
+	return rels, nil
 }
 
-// addRelation loads the record an index entry points at into rels.
-func addRelation(tx *bbolt.Tx, rels *delegation.Relations, kind delegation.RelationKind, pk []byte) error {
+// addRelation decodes one relation entry into rels: a register relation from raw,
+// a fullmakt or consent from its own bucket.
+func addRelation(tx *bbolt.Tx, rels *delegation.Relations, actor, party delegation.PartyID, kind delegation.RelationKind, suffix, raw []byte) error {
 	var err error
 	switch kind {
 	case delegation.RelParent:
-		var v delegation.ParentalResponsibility
-		if err = get(tx, bParental, pk, &v); err == nil {
-			rels.Parental = append(rels.Parental, v)
+		var r delegation.ParentalResponsibility
+		if r, err = decodeParental(actor, party, raw); err == nil {
+			rels.Parental = append(rels.Parental, r)
 		}
 	case delegation.RelGuardian:
-		var v delegation.Guardianship
-		if err = get(tx, bGuardianships, pk, &v); err == nil {
-			rels.Guardianships = append(rels.Guardianships, v)
+		var g delegation.Guardianship
+		if g, err = decodeGuardianship(actor, party, raw); err == nil {
+			rels.Guardianships = append(rels.Guardianships, g)
 		}
 	case delegation.RelRole:
-		var v delegation.Role
-		if err = get(tx, bRoles, pk, &v); err == nil {
-			rels.Roles = append(rels.Roles, v)
+		var r delegation.Role
+		if r, err = decodeRole(actor, party, string(suffix), raw); err == nil {
+			rels.Roles = append(rels.Roles, r)
 		}
 	case delegation.RelFullmakt:
-		var v delegation.Fullmakt
-		if err = get(tx, bFullmakter, pk, &v); err == nil {
-			rels.Fullmakter = append(rels.Fullmakter, v)
+		var f delegation.Fullmakt
+		if f, err = readFullmakt(tx, string(suffix)); err == nil {
+			rels.Fullmakter = append(rels.Fullmakter, f)
 		}
 	case delegation.RelConsent:
-		var v delegation.Consent
-		if err = get(tx, bConsents, pk, &v); err == nil {
-			rels.Consents = append(rels.Consents, v)
+		var c delegation.Consent
+		if c, err = readConsent(tx, string(suffix)); err == nil {
+			rels.Consents = append(rels.Consents, c)
 		}
 	default:
-		return fmt.Errorf("bolt: index names unknown relation kind %q", kind)
+		err = fmt.Errorf("unknown relation kind %q", kind)
 	}
 	if err != nil {
-		return fmt.Errorf("bolt: index entry %s %q: %w", kind, refOf(pk), err)
+		return fmt.Errorf("bolt: relation %s: %w", kind, err)
 	}
 	return nil
 }
 
+// groupRelations returns the relations of id, grouped by the other party in key
+// order: forward from the relations bucket, or reversed through its index.
+func groupRelations(tx *bbolt.Tx, id delegation.PartyID, reverse bool) ([]delegation.PartyRelations, error) {
+	var out []delegation.PartyRelations
+	rels := tx.Bucket(bRelations)
+	b := rels
+	if reverse {
+		b = tx.Bucket(iRelReverse)
+	}
+	p := prefix(string(id))
+	c := b.Cursor()
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		other, rest, _ := bytes.Cut(k[len(p):], []byte{0})
+		kind, suffix, _ := bytes.Cut(rest, []byte{0})
+		actor, party := id, delegation.PartyID(other)
+		if reverse {
+			actor, party = party, actor
+			v = rels.Get(key(string(actor), string(party), string(kind), string(suffix)))
+		}
+		if len(out) == 0 || string(out[len(out)-1].Party) != string(other) {
+			out = append(out, delegation.PartyRelations{Party: delegation.PartyID(other)})
+		}
+		if err := addRelation(tx, &out[len(out)-1].Relations, actor, party, delegation.RelationKind(kind), suffix, v); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
 // Represented implements delegation.RelationStore.
 func (s *Store) Represented(ctx context.Context, actor delegation.PartyID) (out []delegation.PartyRelations, err error) {
-	err = s.view(ctx, func(tx *bbolt.Tx) error { out, err = groupRelations(tx, iRel, actor); return err })
+	err = s.view(ctx, func(tx *bbolt.Tx) error { out, err = groupRelations(tx, actor, false); return err })
 	return out, err
 }
 
 // Representatives implements delegation.RelationStore.
 func (s *Store) Representatives(ctx context.Context, party delegation.PartyID) (out []delegation.PartyRelations, err error) {
-	err = s.view(ctx, func(tx *bbolt.Tx) error { out, err = groupRelations(tx, iRelReverse, party); return err })
-	return out, err
-}
-
-// groupRelations scans index idx under id and groups the records by the other party,
-// in key order.
-func groupRelations(tx *bbolt.Tx, idx []byte, id delegation.PartyID) ([]delegation.PartyRelations, error) {
-	var out []delegation.PartyRelations
-	err := scan(tx, idx, prefix(string(id)), func(rest []byte) error {
-		other, rest, _ := bytes.Cut(rest, []byte{0})
-		kind, pk, _ := bytes.Cut(rest, []byte{0})
-		if len(out) == 0 || string(out[len(out)-1].Party) != string(other) {
-			out = append(out, delegation.PartyRelations{Party: delegation.PartyID(other)})
-		}
-		return addRelation(tx, &out[len(out)-1].Relations, delegation.RelationKind(kind), pk)
-	})
+	err = s.view(ctx, func(tx *bbolt.Tx) error { out, err = groupRelations(tx, party, true); return err })
 	return out, err
 }

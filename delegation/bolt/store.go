@@ -103,20 +103,22 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 // Bucket names. The schema (which buckets exist, how values are encoded) has a
 // version in the meta bucket; migrate brings an older file up to date.
 var (
-	bMeta          = []byte("meta")
-	bPersons       = []byte("persons")       // id → Person
-	bOrgs          = []byte("organizations") // id → Organization
-	bParental      = []byte("parental")      // parent 0 child 0 valid_from → ParentalResponsibility
-	bGuardianships = []byte("guardianships") // guardian 0 ward 0 from → Guardianship
-	bRoles         = []byte("roles")         // person 0 org 0 role → Role
-	bFullmakter    = []byte("fullmakter")    // id → Fullmakt
-	bRequests      = []byte("requests")      // id → Request
-	bConsents      = []byte("consents")      // id → Consent
-	bChanges       = []byte("changes")       // seq (8 bytes, big-endian) → Change
+	bMeta       = []byte("meta")
+	bPersons    = []byte("persons")       // id → Person
+	bOrgs       = []byte("organizations") // id → Organization
+	bFullmakter = []byte("fullmakter")    // id → Fullmakt
+	bRequests   = []byte("requests")      // id → Request
+	bConsents   = []byte("consents")      // id → Consent
+	bChanges    = []byte("changes")       // seq (8 bytes, big-endian) → Change
+
+	// Relations, keyed actor 0 party 0 kind 0 suffix. Register relations (parent,
+	// guardian, role) are stored here whole, the suffix completing their natural key
+	// (valid_from, period.from, role name); a fullmakt or consent entry has an empty
+	// value and its id as suffix. One prefix scan answers Relations(actor, party).
+	bRelations = []byte("relations")
 
 	// Index buckets: keys only, values empty.
-	iRel          = []byte("idx_relation")         // actor 0 party 0 kind 0 primary key
-	iRelReverse   = []byte("idx_relation_reverse") // party 0 actor 0 kind 0 primary key
+	iRelReverse   = []byte("idx_relation_reverse") // party 0 actor 0 kind 0 suffix
 	iGiven        = []byte("idx_fullmakt_given")   // grantor or delegator 0 id
 	iReceived     = []byte("idx_fullmakt_received")
 	iRequestTo    = []byte("idx_request_to")
@@ -133,8 +135,7 @@ var migrations = []func(*bbolt.Tx) error{
 	// 0 → 1: the initial layout.
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{
-			bPersons, bOrgs, bParental, bGuardianships, bRoles, bFullmakter, bRequests, bConsents, bChanges,
-			iRel, iRelReverse, iGiven, iReceived, iRequestTo, iRequestFrom, iConsentParty, iConsentRecip,
+			bPersons, bOrgs, bRelations, bFullmakter, bRequests, bConsents, bChanges, iRelReverse, iGiven, iReceived, iRequestTo, iRequestFrom, iConsentParty, iConsentRecip,
 		} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
