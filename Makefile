@@ -1,0 +1,55 @@
+# Fullmakt. The two commands that matter: `make run` starts the server with demo data
+# on http://localhost:8080, and `make test` runs every test (CI runs it through .ci/run).
+
+GO          ?= go
+GOBIN       ?= $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+# staticcheck 2026.2.2 (v0.8.2) understands Go 1.26; bump it with the Go version.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(GOBIN)/staticcheck
+
+# Debian packages the tests need, as /path/of/a/command:package pairs; `make deps`
+# installs those whose command is missing. The portal's end-to-end tests will add
+# /usr/bin/chromium:chromium (a real headless Chromium).
+TEST_DEBS :=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help run build deps test lint bench
+
+help: ## list the targets
+	@echo "Usage: make TARGET"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## start the server with the demo cast on http://localhost:8080
+	$(GO) run ./cmd/fullmakt serve --demo
+
+build: ## build bin/fullmakt
+	$(GO) build -o bin/fullmakt ./cmd/fullmakt
+
+deps: ## install the Debian packages the tests need, when missing
+	@missing=""; \
+	for pair in $(TEST_DEBS); do \
+		[ -x "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+test: deps ## vet, then run every test with the race detector
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l found unformatted files:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	GOBIN=$(GOBIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+bench: ## run the benchmarks (no tests)
+	$(GO) test -run='^$$' -bench=. -benchmem ./...

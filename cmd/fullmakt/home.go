@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+
+	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+)
+
+// homePage is the front page: what Fullmakt is and, in demo mode, who is in the demo
+// data. The portal will take its place.
+type homePage struct {
+	tmpl *template.Template
+}
+
+func newHomePage() (*homePage, error) {
+	tmpl, err := template.ParseFS(web, "web/home.html")
+	if err != nil {
+		return nil, err
+	}
+	return &homePage{tmpl: tmpl}, nil
+}
+
+// castMember is one demo character as the page shows them: never the full identity
+// number.
+type castMember struct {
+	Name     string
+	Age      int
+	MaskedID string
+	Story    string
+}
+
+type homeData struct {
+	Demo bool
+	Cast []castMember
+}
+
+func newHomeData(demoMode bool, cast []demo.Character) homeData {
+	d := homeData{Demo: demoMode}
+	for _, c := range cast {
+		d.Cast = append(d.Cast, castMember{Name: c.Name, Age: c.Age, MaskedID: c.ID.Masked(), Story: c.Story})
+	}
+	return d
+}
+
+func (s *server) handleHome() http.Handler {
+	data := newHomeData(s.demo, s.cast)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if err := s.home.tmpl.Execute(&buf, data); err != nil {
+			s.log.ErrorContext(r.Context(), "render the home page", "error", err)
+			http.Error(w, "Something went wrong on our side. Try again in a moment.", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		buf.WriteTo(w)
+	})
+}

@@ -1,0 +1,106 @@
+// Command fullmakt is the one binary of Fullmakt: it serves the authorization
+// service, imports register feeds into its store, writes demo populations and prints
+// its version.
+//
+// It is the only package that knows every concrete type: it reads flags and the
+// environment, builds the configuration, opens the bbolt store and wires the HTTP
+// server. Everything it does is reachable through run, so tests drive the binary
+// in-process with their own arguments, environment and standard streams.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default handling: a second one ends
+		// the process at once, as an impatient operator expects.
+		<-ctx.Done()
+		stop()
+	}()
+	code := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0 // done
+	exitError = 1 // the command ran and failed (or some input lines failed)
+	exitUsage = 2 // the command line or the configuration is wrong
+)
+
+// cli is what a command reads and writes besides its arguments.
+type cli struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one subcommand of the binary.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, c cli, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the HTTP server", runServe},
+		{"import", "import register feeds (JSON Lines) into the store", runImport},
+		{"demo-data", "write a synthetic demo population as JSON Lines", runDemoData},
+		{"version", "print the version of this build", runVersion},
+	}
+}
+
+// run is the whole program: args[0] is the program name, args[1] the subcommand. It
+// returns the exit status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) < 2 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[1]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, env, args[2:])
+		}
+	}
+	fmt.Fprintf(stderr, "fullmakt: unknown command %q\n\n", name)
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Fullmakt is an authorization service for acting on behalf of others: parents for
+their children, guardians for their wards, holders of a power of attorney (fullmakt)
+for the person who gave it.
+
+Usage:
+  fullmakt <command> [flags] [arguments]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s  %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "fullmakt <command> --help" for the flags of a command. Every flag can also be
+set with an environment variable FULLMAKT_<FLAG>, such as FULLMAKT_DATA for --data;
+a flag on the command line wins over the environment.
+`)
+}

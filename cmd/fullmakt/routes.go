@@ -1,0 +1,29 @@
+package main
+
+import (
+	"net/http"
+)
+
+// routes lists every endpoint of the server. Operational endpoints and browser pages
+// live on separate muxes: browser pages get the security headers and cross-origin
+// protection; the operational ones are read by probes and scrapers, not browsers.
+func (s *server) routes() http.Handler {
+	browser := http.NewServeMux()
+	browser.Handle("GET /{$}", s.handleHome())
+	browser.Handle("GET /static/", s.static)
+
+	ops := http.NewServeMux()
+	ops.Handle("GET /healthz", handleHealthz())
+	ops.Handle("GET /readyz", s.handleReadyz())
+	ops.Handle("GET /metrics", s.metrics.handler())
+	ops.Handle("/", browserOnly(browser))
+
+	return s.observe(ops)
+}
+
+// browserOnly wraps the browser mux: security headers on every response, including
+// errors, and Go's cross-origin protection, which refuses unsafe (state-changing)
+// requests that a browser marks as coming from another site.
+func browserOnly(h http.Handler) http.Handler {
+	return securityHeaders(http.NewCrossOriginProtection().Handler(h))
+}

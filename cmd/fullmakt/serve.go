@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/fullmakt/fullmakt/delegation"
+	"github.com/fullmakt/fullmakt/delegation/bolt"
+	"github.com/fullmakt/fullmakt/delegation/registers"
+	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+)
+
+func runServe(ctx context.Context, c cli, args []string) int {
+	cfg := DefaultServeConfig()
+	flags := newFlagSet("serve", "fullmakt serve [flags]",
+		"Runs the HTTP server on one embedded database file, DIR/"+dbFile+". It stops\n"+
+			"gracefully on SIGINT or SIGTERM: requests in flight get 10 seconds to finish.")
+	flags.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen on `HOST:PORT`; port 0 picks a free port")
+	flags.StringVar(&cfg.DataDir, "data", cfg.DataDir, "keep the database in `DIR` (created, mode 0700)")
+	flags.BoolVar(&cfg.Demo, "demo", cfg.Demo, "load the demo cast at start and list it on the front page")
+	flags.BoolVar(&cfg.AllowSyntheticIDs, "allow-synthetic-ids", cfg.AllowSyntheticIDs, "accept synthetic test identity numbers (never in production)")
+	flags.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log as `FORMAT`: text or json")
+	flags.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log at `LEVEL`: debug, info, warn or error")
+	if code, done := flags.parse(c, args); done {
+		return code
+	}
+	if len(flags.Args()) > 0 {
+		fmt.Fprintf(c.stderr, "fullmakt serve: takes no arguments, got %q\n", flags.Args())
+		return exitUsage
+	}
+	if err := cfg.Validate(); err != nil {
+		return invalid(c, "serve", err)
+	}
+	log, err := newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return invalid(c, "serve", err)
+	}
+	if err := serve(ctx, cfg, log, c.stderr); err != nil {
+		fmt.Fprintf(c.stderr, "fullmakt serve: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// serve opens the store, loads the demo cast when asked, and serves HTTP until ctx
+// ends; then it shuts the server down gracefully and closes the store. It prints
+// "fullmakt listening on http://ADDR" to announce once it accepts connections.
+func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.Writer) (err error) {
+	store, err := openStore(cfg.DataDir, cfg.LockTimeout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close the store: %w", cerr))
+		}
+	}()
+	log.Info("store opened", "data", cfg.DataDir, "demo", cfg.Demo, "allow_synthetic_ids", cfg.AllowSyntheticIDs)
+
+	var cast []demo.Character
+	if cfg.Demo {
+		if cast, err = loadDemoCast(ctx, store, time.Now(), log); err != nil {
+			return err
+		}
+	}
+	srv, err := newServer(log, store, cfg.Demo, cast)
+	if err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           srv.routes(),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	fmt.Fprintf(announce, "fullmakt listening on http://%s\n", ln.Addr())
+
+	served := make(chan error, 1)
+	go func() { served <- httpServer.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		httpServer.Close()
+		return fmt.Errorf("shut down HTTP: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadDemoCast imports the demo cast into store (idempotently: a second start
+// changes nothing) and returns the cast, as of now, for the front page.
+func loadDemoCast(ctx context.Context, store *bolt.Store, now time.Time, log *slog.Logger) ([]demo.Character, error) {
+	var buf bytes.Buffer
+	if err := demo.WriteCast(&buf, now); err != nil {
+		return nil, fmt.Errorf("write the demo cast: %w", err)
+	}
+	sum, err := registers.Import(ctx, store, &buf, registers.Options{
+		Name: "demo cast",
+		IDs:  delegation.IDRules{AllowSynthetic: true},
+		Now:  func() time.Time { return now },
+		Size: int64(buf.Len()),
+		OnError: func(le registers.LineError) {
+			log.Error("demo cast record refused", "error", le.Error())
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import the demo cast: %w", err)
+	}
+	if sum.Failed > 0 {
+		return nil, fmt.Errorf("import the demo cast: %d of %d records refused", sum.Failed, sum.Records)
+	}
+	log.Info("demo cast loaded", "records", sum.Records, "changed", sum.Changed, "unchanged", sum.Unchanged)
+	return demo.Cast(now), nil
+}

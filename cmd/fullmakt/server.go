@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+)
+
+// changeReader is what the readiness probe needs from the store.
+type changeReader interface {
+	LastChange(ctx context.Context) (uint64, error)
+}
+
+// server is the HTTP side of `fullmakt serve`. Its handlers are made in routes.go.
+type server struct {
+	log     *slog.Logger
+	store   changeReader
+	metrics *metrics
+	home    *homePage
+	static  http.Handler
+	demo    bool
+	cast    []demo.Character // the demo cast, when demo is on
+}
+
+// newServer parses the templates and registers the metrics. cast is shown on the
+// front page when demoMode is on.
+func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.Character) (*server, error) {
+	m, err := newMetrics()
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	home, err := newHomePage()
+	if err != nil {
+		return nil, fmt.Errorf("parse the home page: %w", err)
+	}
+	static, err := newStaticHandler()
+	if err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	return &server{log: log, store: store, metrics: m, home: home, static: static, demo: demoMode, cast: cast}, nil
+}
