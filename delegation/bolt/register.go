@@ -182,6 +182,11 @@ func addRelation(tx *bbolt.Tx, rels *delegation.Relations, actor, party delegati
 	default:
 		err = fmt.Errorf("unknown relation kind %q", kind)
 	}
+	if errors.Is(err, delegation.ErrNotFound) {
+		// An index entry without its record is damage, not a missing record: it must
+		// not pass for a caller's mistake.
+		return fmt.Errorf("bolt: relation index names a missing %s %q: the database is damaged", kind, suffix)
+	}
 	if err != nil {
 		return fmt.Errorf("bolt: relation %s: %w", kind, err)
 	}
