@@ -1,0 +1,56 @@
+// Package conformance_test guards the dependency rules of the repository's layout
+// (STYLE.md): dependencies point inward, the domain imports only the standard library,
+// adapters import the domain and their own dependency, and only cmd wires them all.
+package conformance_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/fullmakt/fullmakt"
+
+func TestDependenciesPointInward(t *testing.T) {
+	tests := []struct {
+		pkg string
+		// allowed lists what the package may depend on besides the standard library
+		// and itself: packages of this module exactly, other modules whole.
+		allowed []string
+	}{
+		{pkg: "delegation"},
+		{pkg: "delegation/registers", allowed: []string{module + "/delegation"}},
+		{pkg: "delegation/registers/demo", allowed: []string{module + "/delegation"}},
+		{pkg: "delegation/bolt", allowed: []string{module + "/delegation", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+		{pkg: "conformance/storetest", allowed: []string{module + "/delegation", "github.com/google/go-cmp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", module+"/"+tt.pkg).Output()
+			if err != nil {
+				t.Fatalf("go list -deps %s: %v", tt.pkg, err)
+			}
+			for _, dep := range strings.Fields(string(out)) {
+				if allowed(dep, module+"/"+tt.pkg, tt.allowed) {
+					continue
+				}
+				t.Errorf("%s depends on %s; allowed: the standard library and %v", tt.pkg, dep, tt.allowed)
+			}
+		})
+	}
+}
+
+func allowed(dep, self string, prefixes []string) bool {
+	first, _, _ := strings.Cut(dep, "/")
+	if !strings.Contains(first, ".") || dep == self { // the standard library has no dot in its first element
+		return true
+	}
+	for _, p := range prefixes {
+		// A package of this module is allowed exactly; another module with its
+		// packages.
+		if dep == p || !strings.HasPrefix(p, module+"/") && strings.HasPrefix(dep, p+"/") {
+			return true
+		}
+	}
+	return false
+}
