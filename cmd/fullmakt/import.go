@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/fullmakt/fullmakt/delegation"
@@ -25,12 +26,17 @@ func runImport(ctx context.Context, c cli, args []string) int {
 	flags.BoolVar(&cfg.Strict, "strict", cfg.Strict, "store nothing from a file in which any line fails")
 	flags.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "commit every `N` records (one transaction each)")
 	flags.BoolVar(&cfg.AllowSyntheticIDs, "allow-synthetic-ids", cfg.AllowSyntheticIDs, "accept synthetic test identity numbers (demo and test data)")
+	flags.IntVar(&cfg.MemoryLimitMiB, "memory-limit", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime while importing, in `MiB` (0: none)")
 	if code, done := flags.parse(c, args); done {
 		return code
 	}
 	cfg.Files = flags.Args()
 	if err := cfg.Validate(); err != nil {
 		return invalid(c, "import", err)
+	}
+	if cfg.MemoryLimitMiB > 0 {
+		previous := debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+		defer debug.SetMemoryLimit(previous)
 	}
 	store, err := openStore(cfg.DataDir, cfg.LockTimeout)
 	if err != nil {

@@ -194,10 +194,10 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			name: "import",
 			validate: func() error {
 				c := DefaultImportConfig()
-				c.BatchSize, c.Files = 0, []string{"-", "a.jsonl", "-"}
+				c.BatchSize, c.MemoryLimitMiB, c.Files = 0, -1, []string{"-", "a.jsonl", "-"}
 				return c.Validate()
 			},
-			want: []string{"--batch: 0", "standard input (-) can be imported only once"},
+			want: []string{"--batch: 0", "--memory-limit: -1", "standard input (-) can be imported only once"},
 		},
 		{
 			name:     "demo-data",
