@@ -3,7 +3,6 @@ package bolt
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -88,22 +87,12 @@ func (s *Store) endConsent(ctx context.Context, id string, at time.Time, status 
 
 // ConsentsByParty implements delegation.ConsentStore.
 func (s *Store) ConsentsByParty(ctx context.Context, party delegation.PartyID) ([]delegation.Consent, error) {
-	return s.consentsIn(ctx, iConsentParty, party)
+	return list(ctx, s, iConsentParty, party, readConsent, consentOrder)
 }
 
 // ConsentsByRecipient implements delegation.ConsentStore.
 func (s *Store) ConsentsByRecipient(ctx context.Context, recipient delegation.PartyID) ([]delegation.Consent, error) {
-	return s.consentsIn(ctx, iConsentRecip, recipient)
+	return list(ctx, s, iConsentRecip, recipient, readConsent, consentOrder)
 }
 
-func (s *Store) consentsIn(ctx context.Context, idx []byte, p delegation.PartyID) (out []delegation.Consent, err error) {
-	err = s.view(ctx, func(tx *bbolt.Tx) error {
-		return scan(tx, idx, prefix(string(p)), func(id []byte) error {
-			c, err := readConsent(tx, string(id))
-			out = append(out, c)
-			return err
-		})
-	})
-	slices.SortFunc(out, func(a, b delegation.Consent) int { return newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
-	return out, err
-}
+func consentOrder(c delegation.Consent) (time.Time, string) { return c.CreatedAt, c.ID }

@@ -116,30 +116,34 @@ func (s *Store) EndFullmakt(ctx context.Context, e delegation.EndFullmakt) (f de
 
 // FullmakterGivenBy implements delegation.FullmaktStore.
 func (s *Store) FullmakterGivenBy(ctx context.Context, p delegation.PartyID) ([]delegation.Fullmakt, error) {
-	return s.fullmakterIn(ctx, iGiven, p)
+	return list(ctx, s, iGiven, p, readFullmakt, fullmaktOrder)
 }
 
 // FullmakterReceivedBy implements delegation.FullmaktStore.
 func (s *Store) FullmakterReceivedBy(ctx context.Context, p delegation.PartyID) ([]delegation.Fullmakt, error) {
-	return s.fullmakterIn(ctx, iReceived, p)
+	return list(ctx, s, iReceived, p, readFullmakt, fullmaktOrder)
 }
 
-func (s *Store) fullmakterIn(ctx context.Context, idx []byte, p delegation.PartyID) (out []delegation.Fullmakt, err error) {
+func fullmaktOrder(f delegation.Fullmakt) (time.Time, string) { return f.CreatedAt, f.ID }
+
+// list reads the records whose ids index idx holds under p, newest first (by the
+// time order returns, then by id for a stable order).
+func list[T any](ctx context.Context, s *Store, idx []byte, p delegation.PartyID,
+	read func(*bbolt.Tx, string) (T, error), order func(T) (time.Time, string)) (out []T, err error) {
 	err = s.view(ctx, func(tx *bbolt.Tx) error {
 		return scan(tx, idx, prefix(string(p)), func(id []byte) error {
-			f, err := readFullmakt(tx, string(id))
-			out = append(out, f)
+			v, err := read(tx, string(id))
+			out = append(out, v)
 			return err
 		})
 	})
-	slices.SortFunc(out, func(a, b delegation.Fullmakt) int { return newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b T) int {
+		ta, ida := order(a)
+		tb, idb := order(b)
+		if c := tb.Compare(ta); c != 0 {
+			return c
+		}
+		return cmp.Compare(ida, idb)
+	})
 	return out, err
-}
-
-// newestFirst orders by time, newest first, then by id for a stable order.
-func newestFirst(a, b time.Time, idA, idB string) int {
-	if c := b.Compare(a); c != 0 {
-		return c
-	}
-	return cmp.Compare(idA, idB)
 }

@@ -3,7 +3,7 @@ package bolt
 import (
 	"context"
 	"fmt"
-	"slices"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -82,22 +82,12 @@ func (s *Store) AnswerRequest(ctx context.Context, a delegation.Answer) (r deleg
 
 // RequestsTo implements delegation.RequestStore.
 func (s *Store) RequestsTo(ctx context.Context, grantor delegation.PartyID) ([]delegation.Request, error) {
-	return s.requestsIn(ctx, iRequestTo, grantor)
+	return list(ctx, s, iRequestTo, grantor, readRequest, requestOrder)
 }
 
 // RequestsFrom implements delegation.RequestStore.
 func (s *Store) RequestsFrom(ctx context.Context, requester delegation.PartyID) ([]delegation.Request, error) {
-	return s.requestsIn(ctx, iRequestFrom, requester)
+	return list(ctx, s, iRequestFrom, requester, readRequest, requestOrder)
 }
 
-func (s *Store) requestsIn(ctx context.Context, idx []byte, p delegation.PartyID) (out []delegation.Request, err error) {
-	err = s.view(ctx, func(tx *bbolt.Tx) error {
-		return scan(tx, idx, prefix(string(p)), func(id []byte) error {
-			r, err := readRequest(tx, string(id))
-			out = append(out, r)
-			return err
-		})
-	})
-	slices.SortFunc(out, func(a, b delegation.Request) int { return newestFirst(a.CreatedAt, b.CreatedAt, a.ID, b.ID) })
-	return out, err
-}
+func requestOrder(r delegation.Request) (time.Time, string) { return r.CreatedAt, r.ID }
