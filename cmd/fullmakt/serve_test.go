@@ -235,9 +235,7 @@ func TestReadyzWhenTheStoreFails(t *testing.T) {
 // TestServeStopsOnSIGTERM runs the real binary, so that main's signal handling is
 // what stops it.
 func TestServeStopsOnSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	skipShortOutsideCI(t, "builds the binary")
 	dir := t.TempDir()
 	bin := buildFullmakt(t, dir)
 	cmd := exec.CommandContext(t.Context(), bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
