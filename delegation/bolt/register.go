@@ -24,10 +24,14 @@ func (s *Store) Organization(ctx context.Context, id delegation.PartyID) (o dele
 	return o, err
 }
 
+// errPersonNotFound is made once: an import asks for a million persons that are not
+// there yet, and the message names no identity number anyway.
+var errPersonNotFound = fmt.Errorf("bolt: person: %w", delegation.ErrNotFound)
+
 func readPerson(tx *bbolt.Tx, id delegation.PartyID) (delegation.Person, error) {
 	raw := tx.Bucket(bPersons).Get([]byte(id))
 	if raw == nil {
-		return delegation.Person{}, fmt.Errorf("bolt: person: %w", delegation.ErrNotFound)
+		return delegation.Person{}, errPersonNotFound
 	}
 	return decodePerson(id, raw)
 }
