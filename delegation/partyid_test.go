@@ -342,15 +342,9 @@ func TestParseOrganizationNumber(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := delegation.IDRules{}.Parse(tt.in)
-			if tt.want == "" {
-				if err == nil || !errors.Is(err, delegation.ErrInvalidID) || !strings.Contains(err.Error(), tt.wantMsg) {
-					t.Errorf("Parse(%q) = %q, %v, want an ErrInvalidID saying %q", tt.in, got, err, tt.wantMsg)
-				}
+			got, ok := expectParse(t, delegation.IDRules{}, tt.in, tt.want, tt.wantMsg)
+			if !ok {
 				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("Parse(%q) = %q, %v, want %q, nil", tt.in, got, err, tt.want)
 			}
 			if got.Kind() != delegation.KindOrganization || got.Scheme() != "no" {
 				t.Errorf("%q: Kind() = %v, Scheme() = %q, want organization, no", got, got.Kind(), got.Scheme())
@@ -534,15 +528,9 @@ func TestParseEIDAS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := delegation.IDRules{}.Parse(tt.in)
-			if tt.want == "" {
-				if err == nil || !errors.Is(err, delegation.ErrInvalidID) || !strings.Contains(err.Error(), tt.wantMsg) {
-					t.Errorf("Parse(%q) = %q, %v, want an ErrInvalidID saying %q", tt.in, got, err, tt.wantMsg)
-				}
+			got, ok := expectParse(t, delegation.IDRules{}, tt.in, tt.want, tt.wantMsg)
+			if !ok {
 				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("Parse(%q) = %q, %v, want %q, nil", tt.in, got, err, tt.want)
 			}
 			if got.Kind() != delegation.KindPerson || got.Scheme() != "eidas" {
 				t.Errorf("%q: Kind() = %v, Scheme() = %q, want person, eidas", got, got.Kind(), got.Scheme())
@@ -571,18 +559,9 @@ func TestParseUnknownScheme(t *testing.T) {
 // checkParse runs one case of a per-scheme table.
 func checkParse(t *testing.T, r delegation.IDRules, in string, want delegation.PartyID, wantBirth delegation.Date, wantMsg, scheme string) {
 	t.Helper()
-	got, err := r.Parse(in)
-	if want == "" {
-		if err == nil {
-			t.Fatalf("Parse(%q) = %q, nil, want an error", in, got)
-		}
-		if !errors.Is(err, delegation.ErrInvalidID) || !strings.Contains(err.Error(), wantMsg) {
-			t.Errorf("Parse(%q) error = %v, want an ErrInvalidID saying %q", in, err, wantMsg)
-		}
+	got, ok := expectParse(t, r, in, want, wantMsg)
+	if !ok {
 		return
-	}
-	if err != nil || got != want {
-		t.Fatalf("Parse(%q) = %q, %v, want %q, nil", in, got, err, want)
 	}
 	if got.Kind() != delegation.KindPerson || got.Scheme() != scheme {
 		t.Errorf("%q: Kind() = %v, Scheme() = %q, want person, %s", got, got.Kind(), got.Scheme(), scheme)
@@ -1028,4 +1007,21 @@ func FuzzPartyIDMethods(f *testing.F) {
 			}
 		}
 	})
+}
+
+// expectParse runs rules.Parse(in): when want is empty it expects an ErrInvalidID whose
+// message says wantMsg and reports false; otherwise it expects want and reports true.
+func expectParse(t *testing.T, rules delegation.IDRules, in string, want delegation.PartyID, wantMsg string) (delegation.PartyID, bool) {
+	t.Helper()
+	got, err := rules.Parse(in)
+	if want == "" {
+		if err == nil || !errors.Is(err, delegation.ErrInvalidID) || !strings.Contains(err.Error(), wantMsg) {
+			t.Errorf("Parse(%q) = %q, %v, want an ErrInvalidID saying %q", in, got, err, wantMsg)
+		}
+		return got, false
+	}
+	if err != nil || got != want {
+		t.Fatalf("Parse(%q) = %q, %v, want %q, nil", in, got, err, want)
+	}
+	return got, true
 }
