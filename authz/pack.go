@@ -1,0 +1,320 @@
+package authz
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"path"
+	"slices"
+	"strings"
+
+	cedar "github.com/cedar-policy/cedar-go"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
+	"github.com/cedar-policy/cedar-go/x/exp/schema"
+	"github.com/cedar-policy/cedar-go/x/exp/schema/resolved"
+	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+)
+
+// The files of a pack, at the top of its folder. Every *.cedar file in the folder
+// and its subfolders (except testdata) is a policy file.
+const (
+	SchemaFile    = "schema.cedarschema"
+	CatalogueFile = "services.json"
+)
+
+// Policy is one Cedar policy of a pack.
+type Policy struct {
+	ID       string // from its @id annotation
+	File     string
+	Line     int
+	Forbid   bool
+	Reason   string // from its @reason annotation; the id when absent
+	Disclose bool   // @disclose("true"): the reason may be shown to any client
+	cedar    *cedar.Policy
+}
+
+// Pack is a loaded and validated policy pack. It is immutable and safe for
+// concurrent use; to change policies, load a new pack and swap it in.
+type Pack struct {
+	// Version is a hash of every file's name and content.
+	Version   string
+	Catalogue *Catalogue
+	Policies  []Policy
+
+	acrs     ACRs
+	byID     map[string]int // index into Policies
+	entities cedar.EntityMap
+	// index holds, per service and action, only the policies whose scope can match.
+	index map[string]map[string]policyList
+	// validator checks requests in tests; nil after load is fine for deciding.
+	validator *validate.Validator
+}
+
+// Option configures Load.
+type Option func(*Pack)
+
+// WithACRs sets the acr values the pack understands (DefaultACRs by default).
+func WithACRs(a ACRs) Option { return func(p *Pack) { p.acrs = a } }
+
+// Load reads a pack from fsys: schema.cedarschema, services.json and every *.cedar
+// file. It validates the catalogue, every policy against the schema (strict mode)
+// and the service entities, and reports every problem at once as "file:line: …".
+func Load(fsys fs.FS, opts ...Option) (*Pack, error) {
+	p := &Pack{acrs: DefaultACRs(), byID: map[string]int{}}
+	for _, o := range opts {
+		o(p)
+	}
+	hash := sha256.New()
+	read := func(name string) ([]byte, error) {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("authz: %w", err)
+		}
+		fmt.Fprintf(hash, "%s\x00%d\x00", name, len(b))
+		hash.Write(b)
+		return b, nil
+	}
+
+	schemaSrc, err := read(SchemaFile)
+	if err != nil {
+		return nil, err
+	}
+	var s schema.Schema
+	s.SetFilename(SchemaFile)
+	if err := s.UnmarshalCedar(schemaSrc); err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	rs, err := s.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("authz: %s: %w", SchemaFile, err)
+	}
+	p.validator = validate.New(rs)
+
+	catSrc, err := read(CatalogueFile)
+	if err != nil {
+		return nil, err
+	}
+	if p.Catalogue, err = parseCatalogue(CatalogueFile, catSrc); err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+
+	files, err := policyFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	if err := checkSchemaActions(p.Catalogue, rs); err != nil {
+		errs = append(errs, err)
+	}
+	for _, name := range files {
+		src, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		list, err := cedar.NewPolicyListFromBytes(name, src)
+		if err != nil {
+			// The parser names the file "<input>"; give the real name.
+			errs = append(errs, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "<input>", name)))
+			continue
+		}
+		for _, cp := range list {
+			if err := p.addPolicy(name, cp); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(files) == 0 {
+		errs = append(errs, errors.New("no *.cedar policy files"))
+	}
+	p.entities = catalogueEntities(p.Catalogue)
+	if err := p.validator.Entities(p.entities); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", CatalogueFile, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("authz: invalid policy pack:\n%w", err)
+	}
+	p.Version = "sha256:" + hex.EncodeToString(hash.Sum(nil))[:16]
+	p.buildIndex()
+	return p, nil
+}
+
+// policyFiles lists the *.cedar files of fsys in lexical order, skipping testdata.
+func policyFiles(fsys fs.FS) ([]string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && name != "." && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")):
+			return fs.SkipDir
+		case !d.IsDir() && path.Ext(name) == ".cedar":
+			files = append(files, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authz: list policy files: %w", err)
+	}
+	return files, nil
+}
+
+func (p *Pack) addPolicy(file string, cp *cedar.Policy) error {
+	pos := cp.Position()
+	at := fmt.Sprintf("%s:%d", file, pos.Line)
+	ann := cp.Annotations()
+	id := string(ann["id"])
+	if id == "" {
+		return fmt.Errorf("%s: policy has no @id(\"…\") annotation", at)
+	}
+	if i, dup := p.byID[id]; dup {
+		prev := p.Policies[i]
+		return fmt.Errorf("%s: policy id %q is already used at %s:%d", at, id, prev.File, prev.Line)
+	}
+	if err := p.validator.Policy(id, (*xast.Policy)(cp.AST())); err != nil {
+		return fmt.Errorf("%s: policy %q: %w", at, id, err)
+	}
+	pol := Policy{
+		ID: id, File: file, Line: pos.Line,
+		Forbid:   cp.Effect() == cedar.Forbid,
+		Reason:   string(ann["reason"]),
+		Disclose: ann["disclose"] == "true",
+		cedar:    cp,
+	}
+	if pol.Reason == "" {
+		pol.Reason = id
+	}
+	p.byID[id] = len(p.Policies)
+	p.Policies = append(p.Policies, pol)
+	return nil
+}
+
+// Policy returns the policy with the id.
+func (p *Pack) Policy(id string) (Policy, bool) {
+	i, ok := p.byID[id]
+	if !ok {
+		return Policy{}, false
+	}
+	return p.Policies[i], true
+}
+
+// checkSchemaActions reports catalogue actions the schema does not declare.
+func checkSchemaActions(c *Catalogue, rs *resolved.Schema) error {
+	var errs []error
+	for _, a := range c.Actions {
+		if _, ok := rs.Actions[cedar.NewEntityUID("Action", cedar.String(a.ID))]; !ok {
+			errs = append(errs, fmt.Errorf("%s: action %q is not declared in %s", CatalogueFile, a.ID, SchemaFile))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// catalogueEntities builds the Area and Service entities once per pack.
+func catalogueEntities(c *Catalogue) cedar.EntityMap {
+	em := make(cedar.EntityMap, len(c.Areas)+len(c.Services))
+	for _, a := range c.Areas {
+		uid := areaUID(a.ID)
+		em[uid] = cedar.Entity{UID: uid, Attributes: cedar.NewRecord(nil)}
+	}
+	for _, s := range c.Services {
+		uid := serviceUID(s.ID)
+		parents := make([]cedar.EntityUID, len(s.Areas))
+		for i, a := range s.Areas {
+			parents[i] = areaUID(a)
+		}
+		em[uid] = cedar.Entity{
+			UID:     uid,
+			Parents: cedar.NewEntityUIDSet(parents...),
+			Attributes: cedar.NewRecord(cedar.RecordMap{
+				"highly_personal":     cedar.Boolean(s.HighlyPersonal),
+				"guardianship_scopes": stringSet(s.GuardianshipScopes),
+				"provider":            cedar.String(s.Provider),
+				"labels":              stringSet(s.Labels),
+			}),
+		}
+	}
+	return em
+}
+
+// policyList is a PolicyIterator over a slice: cheaper to walk than a map.
+type policyList []*Policy
+
+func (l policyList) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
+	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+		for _, p := range l {
+			if !yield(cedar.PolicyID(p.ID), p.cedar) {
+				return
+			}
+		}
+	}
+}
+
+// buildIndex keeps, for every service and action it offers, the policies whose
+// action and resource scopes can match. A policy whose scope the index cannot read
+// is kept everywhere: the index may only ever include too much.
+func (p *Pack) buildIndex() {
+	p.index = make(map[string]map[string]policyList, len(p.Catalogue.Services))
+	for _, s := range p.Catalogue.Services {
+		byAction := make(map[string]policyList, len(s.Actions))
+		for _, a := range s.Actions {
+			var list policyList
+			for i := range p.Policies {
+				pol := &p.Policies[i]
+				ast := (*xast.Policy)(pol.cedar.AST())
+				if actionMayMatch(ast.Action, a) && resourceMayMatch(ast.Resource, s) {
+					list = append(list, pol)
+				}
+			}
+			byAction[a] = list
+		}
+		p.index[s.ID] = byAction
+	}
+}
+
+func actionMayMatch(scope xast.IsActionScopeNode, action string) bool {
+	uid := cedar.NewEntityUID("Action", cedar.String(action))
+	switch sc := scope.(type) {
+	case xast.ScopeTypeAll:
+		return true
+	case xast.ScopeTypeEq:
+		return sc.Entity == uid
+	case xast.ScopeTypeIn:
+		return sc.Entity == uid || sc.Entity.Type != "Action" // an action group: keep
+	case xast.ScopeTypeInSet:
+		return slices.Contains(sc.Entities, uid)
+	}
+	return true
+}
+
+func resourceMayMatch(scope xast.IsResourceScopeNode, s Service) bool {
+	uid := serviceUID(s.ID)
+	in := func(e cedar.EntityUID) bool {
+		return e == uid || e.Type == "Area" && slices.Contains(s.Areas, string(e.ID))
+	}
+	switch sc := scope.(type) {
+	case xast.ScopeTypeAll:
+		return true
+	case xast.ScopeTypeEq:
+		return sc.Entity == uid
+	case xast.ScopeTypeIn:
+		return in(sc.Entity)
+	case xast.ScopeTypeIs:
+		return sc.Type == "Service"
+	case xast.ScopeTypeIsIn:
+		return sc.Type == "Service" && in(sc.Entity)
+	}
+	return true
+}
+
+func areaUID(id string) cedar.EntityUID    { return cedar.NewEntityUID("Area", cedar.String(id)) }
+func serviceUID(id string) cedar.EntityUID { return cedar.NewEntityUID("Service", cedar.String(id)) }
+
+func stringSet(ss []string) cedar.Set {
+	vs := make([]cedar.Value, len(ss))
+	for i, s := range ss {
+		vs[i] = cedar.String(s)
+	}
+	return cedar.NewSet(vs...)
+}
