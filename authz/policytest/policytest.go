@@ -58,12 +58,12 @@ type Case struct {
 // be the relation used; StepUp absent means no step-up is expected; every listed
 // reason code and policy id must be among the decision's.
 type Expect struct {
-	Decision string         `json:"decision"` // allow | deny
-	Relation string         `json:"relation,omitempty"`
-	StepUp   *ExpectStepUp  `json:"step_up,omitempty"`
-	Reasons  []string       `json:"reasons,omitempty"`
-	Policies []string       `json:"policies,omitempty"`
-	Error    string         `json:"error,omitempty"` // a request error on this field (service, action, acr)
+	Decision string        `json:"decision"` // allow | deny
+	Relation string        `json:"relation,omitempty"`
+	StepUp   *ExpectStepUp `json:"step_up,omitempty"`
+	Reasons  []string      `json:"reasons,omitempty"`
+	Policies []string      `json:"policies,omitempty"`
+	Error    string        `json:"error,omitempty"` // a request error on this field (service, action, acr)
 }
 
 // ExpectStepUp is the expected step-up: the acr value and, when set, max_age in
