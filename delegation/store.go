@@ -28,7 +28,8 @@ const (
 )
 
 // Change is one entry of the change sequence: every write appends one in the same
-// transaction, so the sequence is exactly the history of committed writes. Caches
+// transaction, so the sequence is exactly the history of committed writes (except
+// the decision log's appends, which change no record a cache holds). Caches
 // drop what they hold for the named parties; the portal shows a person their own.
 type Change struct {
 	Seq     uint64     `json:"seq"`
@@ -58,6 +59,8 @@ type Store interface {
 	RequestStore
 	ConsentStore
 	ChangeStore
+	// AccessLog keeps the decision log: who acted, or tried to act, for whom.
+	AccessLog
 	// UpdateRegister runs fn in one write transaction: everything fn wrote commits
 	// together when it returns nil, and nothing does when it returns an error.
 	UpdateRegister(ctx context.Context, fn func(RegisterTx) error) error

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) delegation.Store) {
 		{"requests", testRequests},
 		{"consents", testConsents},
 		{"changes", testChanges},
+		{"access_log", testAccessLog},
 		{"concurrency", testConcurrency},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore) })

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -180,4 +181,117 @@ func BenchmarkRelationsParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The decision log benchmarks run on a store of their own in a temporary directory:
+// an append is what a decision made for someone else costs on top of the decision,
+// a read what one page of the portal's access log costs.
+
+// accessParties returns n identifiers shaped like fødselsnumre (11 digits). The log
+// does not check identifiers, so they need no control digits.
+func accessParties(n int) []delegation.PartyID {
+	ps := make([]delegation.PartyID, n)
+	for i := range ps {
+		ps[i] = delegation.PartyID(fmt.Sprintf("%011d", 10_000_000_000+i*7919))
+	}
+	return ps
+}
+
+// accessEvent returns the i-th event of a log spread over parties: party i mod n,
+// and an actor that is never the party.
+func accessEvent(parties []delegation.PartyID, i int, at time.Time) delegation.AccessEvent {
+	n := len(parties)
+	e := delegation.AccessEvent{
+		At: at.Add(time.Duration(i) * time.Millisecond), Actor: parties[(i+1+(i/n)%(n-1))%n], Party: parties[i%n],
+		Service: "skatteetaten.skattemelding", Action: "submit", Allowed: i%10 != 0,
+		PolicyVersion: "2026.11.1", Client: "nav-portal",
+	}
+	if e.Allowed {
+		e.Relation, e.RelationID = delegation.RelFullmakt, "fm_"+strconv.Itoa(i/n)
+	}
+	return e
+}
+
+func openBenchStore(b *testing.B) *bolt.Store {
+	b.Helper()
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "fullmakt.db"), bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkAppendAccess(b *testing.B) {
+	parties := accessParties(1000)
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, delegation.Oslo())
+	for _, batch := range []int{1, 64, 512} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := openBenchStore(b)
+			ctx := context.Background()
+			events := make([]delegation.AccessEvent, batch)
+			lat := make([]time.Duration, 0, b.N)
+			n := 0
+			for b.Loop() {
+				for j := range events {
+					events[j] = accessEvent(parties, n, at)
+					n++
+				}
+				start := time.Now()
+				err := s.AppendAccess(ctx, events)
+				lat = append(lat, time.Since(start))
+				if err != nil {
+					b.Fatalf("AppendAccess(%d events): %v", batch, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+			reportLatency(b, lat)
+		})
+	}
+}
+
+func BenchmarkAccessTo(b *testing.B) {
+	// 100,000 events for 1,000 parties: 100 each, interleaved as decisions come.
+	const perParty = 100
+	parties := accessParties(1000)
+	total := perParty * len(parties)
+	s := openBenchStore(b)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, delegation.Oslo())
+	for i := 0; i < total; {
+		events := make([]delegation.AccessEvent, min(512, total-i))
+		for j := range events {
+			events[j] = accessEvent(parties, i, at)
+			i++
+		}
+		if err := s.AppendAccess(ctx, events); err != nil {
+			b.Fatalf("AppendAccess: %v", err)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		list   func(context.Context, delegation.PartyID, uint64, int) ([]delegation.AccessEvent, error)
+		before uint64
+		limit  int
+		want   int
+	}{
+		{"newest 20", s.AccessTo, 0, 20, 20},
+		{"newest 100", s.AccessTo, 0, 0, perParty},
+		{"20 before the middle", s.AccessTo, uint64(total / 2), 20, 20},
+		{"by actor, newest 20", s.AccessBy, 0, 20, 20},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; b.Loop(); i++ {
+				p := parties[i%len(parties)]
+				start := time.Now()
+				got, err := tt.list(ctx, p, tt.before, tt.limit)
+				lat = append(lat, time.Since(start))
+				if err != nil || len(got) != tt.want {
+					b.Fatalf("list(%d, %d) = %d events, %v; want %d", tt.before, tt.limit, len(got), err, tt.want)
+				}
+			}
+			reportLatency(b, lat)
+		})
+	}
 }

@@ -1,6 +1,7 @@
 // Package bolt is the bbolt adapter of the delegation.Store port: one embedded file,
 // one bucket per record kind, explicit index buckets for every query, and a change
-// sequence appended in the same transaction as the write it records.
+// sequence appended in the same transaction as the write it records (the decision
+// log, written on every decision made for someone else, records none).
 //
 // It imports the domain (delegation) and go.etcd.io/bbolt; nothing in the domain
 // imports it. Only cmd wires it in.
@@ -110,6 +111,7 @@ var (
 	bRequests   = []byte("requests")      // id → Request
 	bConsents   = []byte("consents")      // id → Consent
 	bChanges    = []byte("changes")       // seq (8 bytes, big-endian) → Change
+	bAccess     = []byte("access")        // seq (8 bytes, big-endian) → AccessEvent, its own sequence
 
 	// Relations, keyed actor 0 party 0 kind 0 suffix. Register relations (parent,
 	// guardian, role) are stored here whole, the suffix completing their natural key
@@ -125,6 +127,8 @@ var (
 	iRequestFrom  = []byte("idx_request_from")
 	iConsentParty = []byte("idx_consent_party")
 	iConsentRecip = []byte("idx_consent_recipient")
+	iAccessParty  = []byte("idx_access_party") // party 0 seq (8 bytes, big-endian)
+	iAccessActor  = []byte("idx_access_actor") // actor 0 seq
 
 	kSchema = []byte("schema_version")
 )
@@ -137,6 +141,15 @@ var migrations = []func(*bbolt.Tx) error{
 		for _, name := range [][]byte{
 			bPersons, bOrgs, bRelations, bFullmakter, bRequests, bConsents, bChanges, iRelReverse, iGiven, iReceived, iRequestTo, iRequestFrom, iConsentParty, iConsentRecip,
 		} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	// 1 → 2: the decision log.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bAccess, iAccessParty, iAccessActor} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
