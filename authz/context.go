@@ -22,6 +22,7 @@ type evaluation struct {
 	pack     *Pack
 	policies policyList
 	req      Request
+	level    Level // the actor's own level
 	base     baseContext
 }
 
@@ -67,13 +68,17 @@ func partyRecord(f Facts, today delegation.Date) cedar.Record {
 // authentication age.
 func (ev *evaluation) authorize(c *candidate, l Level, authAge int64) (cedar.Decision, cedar.Diagnostic) {
 	b := ev.base
+	acr := ev.req.ACR
+	if l != ev.level {
+		acr = l.ACR() // a step-up probe: the acr the actor would present
+	}
 	ctx := cedar.NewRecord(cedar.RecordMap{
 		"relation": c.relation,
 		"party":    b.party,
 		"actor": cedar.NewRecord(cedar.RecordMap{
 			"level":      cedar.Long(l),
 			"level_name": cedar.String(l.String()),
-			"acr":        cedar.String(ev.req.ACR),
+			"acr":        cedar.String(acr),
 			"auth_age":   cedar.Long(authAge),
 		}),
 		"action":  cedar.String(ev.req.Action),

@@ -151,7 +151,7 @@ func (p *Pack) Decide(req Request, facts Facts) (Decision, error) {
 	if !ok {
 		return d, &RequestError{"acr", fmt.Sprintf("unknown acr value %q", req.ACR)}
 	}
-	ev := evaluation{pack: p, policies: policies, req: req}
+	ev := evaluation{pack: p, policies: policies, req: req, level: level}
 	ev.base = p.baseContext(req, facts)
 	cands := candidates(req, facts, p.Catalogue)
 	if len(cands) == 0 {

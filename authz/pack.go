@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"iter"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -174,7 +175,7 @@ func (p *Pack) addPolicy(file string, cp *cedar.Policy) error {
 		return fmt.Errorf("%s: policy id %q is already used at %s:%d", at, id, prev.File, prev.Line)
 	}
 	if err := p.validator.Policy(id, (*xast.Policy)(cp.AST())); err != nil {
-		return fmt.Errorf("%s: policy %q: %w", at, id, err)
+		return fmt.Errorf("%s: policy %q: %s", at, id, tidyErrors(err))
 	}
 	pol := Policy{
 		ID: id, File: file, Line: pos.Line,
@@ -189,6 +190,20 @@ func (p *Pack) addPolicy(file string, cp *cedar.Policy) error {
 	p.byID[id] = len(p.Policies)
 	p.Policies = append(p.Policies, pol)
 	return nil
+}
+
+// perAction is the part of a validator message that names the action checked.
+var perAction = regexp.MustCompile(` for Action::"[^"]*"`)
+
+// tidyErrors sorts the validator's messages and drops repeats: it reports a
+// problem once per action the policy may apply to, in no fixed order.
+func tidyErrors(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = perAction.ReplaceAllString(strings.TrimSpace(l), "")
+	}
+	slices.Sort(lines)
+	return strings.Join(slices.Compact(lines), "; ")
 }
 
 // Policy returns the policy with the id.

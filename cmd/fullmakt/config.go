@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -28,6 +29,14 @@ type ServeConfig struct {
 	AllowSyntheticIDs bool // accept synthetic test identity numbers
 	LogFormat         string
 	LogLevel          string
+	// Policies is a policy pack folder, reloaded when it changes; "" is the
+	// built-in default pack.
+	Policies string
+	// APIKeysFile lists the clients of the decision API and their hashed keys.
+	APIKeysFile string
+	// PublicURL is the server's URL as clients reach it (the AuthZEN
+	// policy_decision_point); "" is http:// and the listening address.
+	PublicURL string
 
 	// Not flags: sane values for a server exposed to the internet behind a proxy.
 	LockTimeout       time.Duration // how long to wait for another process's lock on the store
@@ -37,6 +46,7 @@ type ServeConfig struct {
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
 	ShutdownTimeout   time.Duration // how long requests in flight get to finish
+	PolicyReload      time.Duration // how often --policies is checked for changes
 }
 
 // DefaultServeConfig returns a configuration that works as it is.
@@ -53,6 +63,7 @@ func DefaultServeConfig() ServeConfig {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ShutdownTimeout:   10 * time.Second,
+		PolicyReload:      time.Second,
 	}
 }
 
@@ -78,6 +89,7 @@ func (c ServeConfig) Validate() error {
 		{"lock timeout", c.LockTimeout}, {"read header timeout", c.ReadHeaderTimeout},
 		{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout},
 		{"idle timeout", c.IdleTimeout}, {"shutdown timeout", c.ShutdownTimeout},
+		{"policy reload interval", c.PolicyReload},
 	} {
 		if d.d <= 0 {
 			errs = append(errs, fmt.Errorf("the %s must be positive", d.name))
@@ -85,6 +97,11 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.MaxHeaderBytes <= 0 {
 		errs = append(errs, errors.New("the header size limit must be positive"))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url: %q is not an absolute http(s) URL", c.PublicURL))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -15,6 +15,9 @@ type flagSet struct {
 	fs       *flag.FlagSet
 	synopsis string // "fullmakt import [flags] FILE..."
 	about    string // what the command does, in a sentence or two
+	// interspersed lets flags follow the arguments ("policy test DIR -v").
+	interspersed bool
+	args         []string
 }
 
 func newFlagSet(name, synopsis, about string) *flagSet {
@@ -47,8 +50,13 @@ func (f *flagSet) Uint64Var(p *uint64, name string, value uint64, usage string) 
 	f.fs.Uint64Var(p, name, value, usage)
 }
 
-// Args returns the arguments after the flags.
-func (f *flagSet) Args() []string { return f.fs.Args() }
+// Args returns the arguments that are not flags.
+func (f *flagSet) Args() []string {
+	if f.interspersed {
+		return f.args
+	}
+	return f.fs.Args()
+}
 
 // parse parses args and then sets every flag the command line left alone from its
 // environment variable, when that is not empty. done is true when the command must
@@ -56,6 +64,10 @@ func (f *flagSet) Args() []string { return f.fs.Args() }
 // after a bad flag or a bad environment value (the problem and the help on stderr).
 func (f *flagSet) parse(c cli, args []string) (code int, done bool) {
 	err := f.fs.Parse(args)
+	for f.interspersed && err == nil && f.fs.NArg() > 0 {
+		f.args = append(f.args, f.fs.Arg(0))
+		err = f.fs.Parse(f.fs.Args()[1:])
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		f.usage(c.stdout)
 		return exitOK, true

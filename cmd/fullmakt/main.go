@@ -57,6 +57,7 @@ func commands() []command {
 		{"serve", "run the HTTP server", runServe},
 		{"import", "import register feeds (JSON Lines) into the store", runImport},
 		{"demo-data", "write a synthetic demo population as JSON Lines", runDemoData},
+		{"policy", "validate, test and export Cedar policy packs", runPolicy},
 		{"version", "print the version of this build", runVersion},
 	}
 }

@@ -16,6 +16,10 @@ func (s *server) routes() http.Handler {
 	ops.Handle("GET /healthz", handleHealthz())
 	ops.Handle("GET /readyz", s.handleReadyz())
 	ops.Handle("GET /metrics", s.metrics.handler())
+	// The decision API (AuthZEN): JSON only, authenticated by the binding itself.
+	if s.authzen != nil {
+		s.authzen.Routes(ops)
+	}
 	ops.Handle("/", browserOnly(browser))
 
 	return s.observe(ops)

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fullmakt/fullmakt/authz/authzen"
+	"github.com/fullmakt/fullmakt/authz/pdp"
 	"github.com/fullmakt/fullmakt/delegation"
 	"github.com/fullmakt/fullmakt/delegation/bolt"
 	"github.com/fullmakt/fullmakt/delegation/registers"
@@ -28,6 +30,9 @@ func runServe(ctx context.Context, c cli, args []string) int {
 	flags.BoolVar(&cfg.AllowSyntheticIDs, "allow-synthetic-ids", cfg.AllowSyntheticIDs, "accept synthetic test identity numbers (never in production)")
 	flags.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log as `FORMAT`: text or json")
 	flags.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log at `LEVEL`: debug, info, warn or error")
+	flags.StringVar(&cfg.Policies, "policies", cfg.Policies, "decide with the policy pack in `DIR`, reloaded when it changes (default: the built-in pack)")
+	flags.StringVar(&cfg.APIKeysFile, "api-keys", cfg.APIKeysFile, "read the decision API's clients from `FILE`: lines of \"client-id sha256:HEX [detailed-reasons]\"")
+	flags.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the server's `URL` as clients reach it (default: http:// and the listening address)")
 	if code, done := flags.parse(c, args); done {
 		return code
 	}
@@ -82,8 +87,44 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 			return err
 		}
 	}
-	srv, err := newServer(log, store, cfg.Demo, cast)
+	pack, watcher, err := loadServePack(cfg, log)
 	if err != nil {
+		return err
+	}
+	log.Info("policy pack in use", "dir", cfg.Policies, "version", pack.Version,
+		"policies", len(pack.Policies), "services", len(pack.Catalogue.Services))
+	auth, clients, err := apiClients(cfg)
+	if err != nil {
+		return err
+	}
+	if len(clients) == 0 {
+		log.Warn("the decision API has no clients: every call is refused until --api-keys names some")
+	}
+	decider := pdp.New(store, pack, pdp.Options{Log: log, Access: store})
+	defer func() {
+		// The decision log's queue is written before the store closes.
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if cerr := decider.Close(closeCtx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("flush the decision log: %w", cerr))
+		}
+	}()
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	api := authzen.New(decider, auth, authzen.Config{
+		PDPURL: publicURL, IDRules: delegation.IDRules{AllowSynthetic: cfg.AllowSyntheticIDs || cfg.Demo}, Log: log,
+	})
+	srv, err := newServer(log, store, cfg.Demo, cast, api)
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	httpServer := &http.Server{
@@ -95,12 +136,12 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	if watcher != nil {
+		watchCtx, stopWatching := context.WithCancel(ctx)
+		defer stopWatching()
+		go watcher.run(watchCtx, decider.SetPack)
 	}
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)
 	fmt.Fprintf(announce, "fullmakt listening on http://%s\n", ln.Addr())
 
 	served := make(chan error, 1)

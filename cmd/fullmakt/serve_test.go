@@ -221,7 +221,7 @@ func (brokenStore) LastChange(context.Context) (uint64, error) {
 }
 
 func TestReadyzWhenTheStoreFails(t *testing.T) {
-	s, err := newServer(slog.New(slog.DiscardHandler), brokenStore{}, false, nil)
+	s, err := newServer(slog.New(slog.DiscardHandler), brokenStore{}, false, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

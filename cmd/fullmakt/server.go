@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/fullmakt/fullmakt/authz/authzen"
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
 )
 
@@ -23,11 +24,12 @@ type server struct {
 	static  http.Handler
 	demo    bool
 	cast    []demo.Character // the demo cast, when demo is on
+	authzen *authzen.API     // the decision API
 }
 
 // newServer parses the templates and registers the metrics. cast is shown on the
 // front page when demoMode is on.
-func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.Character) (*server, error) {
+func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.Character, api *authzen.API) (*server, error) {
 	m, err := newMetrics()
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
@@ -40,5 +42,5 @@ func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
-	return &server{log: log, store: store, metrics: m, home: home, static: static, demo: demoMode, cast: cast}, nil
+	return &server{log: log, store: store, metrics: m, home: home, static: static, demo: demoMode, cast: cast, authzen: api}, nil
 }
