@@ -3,6 +3,7 @@ package authz
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	cedar "github.com/cedar-policy/cedar-go"
 
@@ -20,7 +21,7 @@ type candidate struct {
 // evaluation holds what is the same for every relation of one request.
 type evaluation struct {
 	pack     *Pack
-	policies policyList
+	policies kindIndex
 	req      Request
 	level    Level // the actor's own level
 	base     baseContext
@@ -85,7 +86,7 @@ func (ev *evaluation) authorize(c *candidate, l Level, authAge int64) (cedar.Dec
 		"service": cedar.String(ev.req.Service),
 		"now":     b.now,
 	})
-	return cedar.Authorize(ev.policies, ev.pack.entities, cedar.Request{
+	return cedar.Authorize(ev.policies[c.ref.Kind], ev.pack.entities, cedar.Request{
 		Principal: b.principal, Action: b.action, Resource: b.resource, Context: ctx,
 	})
 }
@@ -141,13 +142,14 @@ var kindOrder = map[delegation.RelationKind]int{
 
 // candidates lists every relation between the request's actor and party, in
 // evaluation order. Records that do not link exactly these two are ignored.
-func candidates(req Request, f Facts, cat *Catalogue) []candidate {
+func (p *Pack) candidates(req Request, f Facts) []candidate {
 	actor, party := req.Actor, req.For()
 	today := delegation.Today(req.Now)
+	cat := p.Catalogue
 	var out []candidate
 	add := func(ref Relation, r relationFields) {
 		r.kind = string(ref.Kind)
-		out = append(out, candidate{ref: ref, order: kindOrder[ref.Kind]*1000 + ref.Depth, relation: r.record()})
+		out = append(out, candidate{ref: ref, order: kindOrder[ref.Kind]*1000 + ref.Depth, relation: p.relationRecord(r)})
 	}
 	if actor == party {
 		add(Relation{Kind: delegation.RelSelf}, relationFields{status: "active", withinParent: true})
@@ -199,6 +201,28 @@ func candidates(req Request, f Facts, cat *Catalogue) []candidate {
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int { return cmp.Compare(a.order, b.order) })
 	return out
+}
+
+// maxCachedRecords bounds the cache against a register with endless role names.
+const maxCachedRecords = 4096
+
+// relationRecord returns the Cedar record of a relation, from the pack's cache
+// for register relations (self, parent, guardian, role), which come in few
+// shapes; fullmakter and consents carry their own scopes and are built each time.
+func (p *Pack) relationRecord(r relationFields) cedar.Record {
+	switch delegation.RelationKind(r.kind) {
+	case delegation.RelFullmakt, delegation.RelConsent:
+		return r.record()
+	}
+	key := strings.Join([]string{r.kind, r.status, r.custody, r.role, strings.Join(r.scope, ",")}, "\x00")
+	if rec, ok := p.records.Load(key); ok {
+		return rec.(cedar.Record)
+	}
+	rec := r.record()
+	if p.recordCount.Add(1) <= maxCachedRecords {
+		p.records.Store(key, rec)
+	}
+	return rec
 }
 
 func periodStatus(p delegation.Period, today delegation.Date) string {

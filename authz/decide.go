@@ -153,7 +153,7 @@ func (p *Pack) Decide(req Request, facts Facts) (Decision, error) {
 	}
 	ev := evaluation{pack: p, policies: policies, req: req, level: level}
 	ev.base = p.baseContext(req, facts)
-	cands := candidates(req, facts, p.Catalogue)
+	cands := p.candidates(req, facts)
 	if len(cands) == 0 {
 		reason := ReasonNoRelation
 		if facts.Person == nil && facts.Organization == nil {
@@ -211,7 +211,7 @@ func (p *Pack) Decide(req Request, facts Facts) (Decision, error) {
 }
 
 // policiesFor returns the indexed policies for the request's service and action.
-func (p *Pack) policiesFor(req Request) (policyList, error) {
+func (p *Pack) policiesFor(req Request) (kindIndex, error) {
 	byAction, ok := p.index[req.Service]
 	if !ok {
 		return nil, &RequestError{"service", fmt.Sprintf("unknown service %q", req.Service)}
@@ -253,9 +253,24 @@ func (ev *evaluation) stepUp(cands []candidate, current Level, age int64) *StepU
 }
 
 // maxAge returns the largest authentication age in [0, hi) the policies accept for
-// the relation at level l, by bisection: policies that demand recent
-// authentication accept every age up to a limit.
+// the relation at level l (the caller knows age 0 is accepted). A decision can
+// only change at the numbers policies compare auth_age with, so the largest
+// accepted age is hi-1 or just below or at one of them; when a policy compares
+// auth_age with something else, it is found by bisection instead, assuming that
+// policies that demand recent authentication accept every age up to a limit.
 func (ev *evaluation) maxAge(c *candidate, l Level, hi int64) int64 {
+	if !ev.pack.ageOpaque {
+		tries := []int64{hi - 1}
+		for _, k := range slices.Backward(ev.pack.ageThresholds) {
+			tries = append(tries, k, k-1)
+		}
+		for _, age := range tries {
+			if age >= 0 && age < hi && ev.allows(c, l, age) {
+				return age
+			}
+		}
+		return 0
+	}
 	lo := int64(0) // allowed
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2

@@ -282,7 +282,8 @@ func TestDecideRequestErrors(t *testing.T) {
 }
 
 // TestIndexMatchesFullEvaluation checks that evaluating only the indexed policies
-// gives the same decision as evaluating every policy, for every service and action.
+// gives the same decision as evaluating every policy, for every service, action and
+// relation kind.
 func TestIndexMatchesFullEvaluation(t *testing.T) {
 	p := testPack(t, `
 @id("journal-only")
@@ -291,35 +292,62 @@ forbid (principal, action == Action::"read", resource == Service::"helse.journal
 forbid (principal, action in [Action::"submit"], resource in Area::"tax") when { context.party.age < 0 };
 @id("is-service")
 permit (principal, action, resource is Service in Area::"health") when { context.relation.kind == "self" };
+@id("guardian-flipped")
+permit (principal, action, resource) when { "guardian" == context.relation.kind && context.relation.status == "active" };
+@id("role-unless")
+permit (principal, action, resource) unless { context.relation.kind == "role" };
 `)
 	all := make(policyList, len(p.Policies))
 	for i := range p.Policies {
 		all[i] = &p.Policies[i]
 	}
+	full := kindIndex{}
+	for _, k := range relationKinds {
+		full[k] = all
+	}
+	indexed := p.index
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, oslo)
+	facts := everyKind()
 	for _, s := range p.Catalogue.Services {
 		for _, a := range s.Actions {
-			for _, acr := range []string{"Level3", "Level4"} {
-				req := Request{Actor: parent, Service: s.ID, Action: a, ACR: acr, Now: now}
-				indexed, err := p.Decide(req, Facts{})
+			for _, req := range []Request{
+				{Actor: parent, Service: s.ID, Action: a, ACR: "Level3", Now: now},
+				{Actor: parent, Party: child, Service: s.ID, Action: a, ACR: "Level3", Now: now},
+				{Actor: parent, Party: child, Service: s.ID, Action: a, ACR: "Level4", AuthTime: now.Add(-time.Hour), Now: now},
+			} {
+				p.index = indexed
+				got, err := p.Decide(req, facts)
 				if err != nil {
 					t.Fatal(err)
 				}
-				full := *p
-				full.index = map[string]map[string]policyList{s.ID: {a: all}}
-				want, err := full.Decide(req, Facts{})
+				p.index = map[string]map[string]kindIndex{s.ID: {a: full}}
+				want, err := p.Decide(req, facts)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if diff := cmp.Diff(want, indexed); diff != "" {
-					t.Errorf("%s %s at %s: indexed decision differs (-full +indexed):\n%s", s.ID, a, acr, diff)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s %s for %q at %s: indexed decision differs (-full +indexed):\n%s", s.ID, a, req.Party, req.ACR, diff)
 				}
 			}
 		}
-		if n := len(p.index[s.ID]["read"]); n >= len(p.Policies) {
-			t.Errorf("index for %s read holds all %d policies; want fewer", s.ID, n)
-		}
 	}
+	p.index = indexed
+	if n, total := len(p.index["skatt.melding"]["read"][delegation.RelParent]), len(p.Policies); n >= total {
+		t.Errorf("index for a parent reading skatt.melding holds %d of %d policies; want fewer", n, total)
+	}
+}
+
+// everyKind links parent to child by every kind of relation.
+func everyKind() Facts {
+	org := delegation.PartyID("974761076")
+	return Facts{Person: &delegation.Person{ID: child, BirthDate: delegation.NewDate(2010, 8, 15)}, Relations: delegation.Relations{
+		Parental:      []delegation.ParentalResponsibility{{Parent: parent, Child: child, Kind: delegation.CustodySole}},
+		Guardianships: []delegation.Guardianship{{Guardian: parent, Ward: child, Scope: []string{"economic"}}},
+		Fullmakter: []delegation.Fullmakt{{ID: "f1", Grantor: child, Proxy: parent, Status: delegation.StatusActive,
+			Scope: delegation.Scope{Areas: []string{"tax"}, Services: []string{"helse.journal"}, Actions: []string{"read"}}}},
+		Roles:    []delegation.Role{{Person: parent, Organization: child, Role: "ceo"}},
+		Consents: []delegation.Consent{{ID: "c1", Party: child, Recipient: parent, Provider: org, DataSet: "skatt.melding", Status: delegation.ConsentActive, ValidTo: delegation.NewDate(2027, 1, 1)}},
+	}}
 }
 
 // TestRequestsMatchSchema validates the Cedar requests Decide builds for every
@@ -328,17 +356,9 @@ permit (principal, action, resource is Service in Area::"health") when { context
 func TestRequestsMatchSchema(t *testing.T) {
 	p := testPack(t)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, oslo)
-	org := delegation.PartyID("974761076")
-	facts := Facts{Person: &delegation.Person{ID: child, BirthDate: delegation.NewDate(2010, 8, 15)}, Relations: delegation.Relations{
-		Parental:      []delegation.ParentalResponsibility{{Parent: parent, Child: child, Kind: delegation.CustodySole}},
-		Guardianships: []delegation.Guardianship{{Guardian: parent, Ward: child, Scope: []string{"economic"}}},
-		Fullmakter: []delegation.Fullmakt{{ID: "f1", Grantor: child, Proxy: parent, Status: delegation.StatusActive,
-			Scope: delegation.Scope{Areas: []string{"tax"}, Services: []string{"helse.journal"}, Actions: []string{"read"}}}},
-		Roles:    []delegation.Role{{Person: parent, Organization: child, Role: "ceo"}},
-		Consents: []delegation.Consent{{ID: "c1", Party: child, Recipient: parent, Provider: org, DataSet: "skatt.melding", Status: delegation.ConsentActive, ValidTo: delegation.NewDate(2027, 1, 1)}},
-	}}
+	facts := everyKind()
 	req := Request{Actor: parent, Party: child, Service: "skatt.melding", Action: "read", ACR: "Level3", Now: now}
-	cands := candidates(req, facts, p.Catalogue)
+	cands := p.candidates(req, facts)
 	if len(cands) != 5 {
 		t.Fatalf("candidates() = %d relations, want 5", len(cands))
 	}
@@ -398,5 +418,26 @@ func TestVersionIsContentHash(t *testing.T) {
 	c := testPack(t, `@id("extra") permit (principal, action, resource) when { false };`)
 	if a.Version != b.Version || a.Version == c.Version || !strings.HasPrefix(a.Version, "sha256:") {
 		t.Errorf("versions %q, %q, %q: want equal for equal content, different otherwise", a.Version, b.Version, c.Version)
+	}
+}
+
+// TestStepUpMaxAgeWithoutLiterals: when a policy compares auth_age with something
+// other than a number, max_age is found by bisection, and agrees.
+func TestStepUpMaxAgeWithoutLiterals(t *testing.T) {
+	p := testPack(t, `
+@id("fresh-read") @reason("authentication_too_old")
+forbid (principal, action == Action::"read", resource in Area::"tax") when { context.actor.auth_age + 0 > 600 };
+`)
+	if !p.ageOpaque {
+		t.Fatal("pack with auth_age + 0 > 600 is not marked opaque")
+	}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, oslo)
+	d, err := p.Decide(Request{Actor: parent, Service: "skatt.melding", Action: "read", ACR: "Level3", AuthTime: now.Add(-time.Hour), Now: now}, Facts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &StepUp{Level: LevelSubstantial, ACR: LevelSubstantial.ACR(), MaxAge: 600 * time.Second}
+	if diff := cmp.Diff(want, d.StepUp); d.Allow || diff != "" {
+		t.Errorf("Decide() = allow %v, step-up diff (-want +got):\n%s", d.Allow, diff)
 	}
 }

@@ -10,13 +10,18 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/resolved"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+
+	"github.com/fullmakt/fullmakt/delegation"
 )
 
 // The files of a pack, at the top of its folder. Every *.cedar file in the folder
@@ -48,8 +53,18 @@ type Pack struct {
 	acrs     ACRs
 	byID     map[string]int // index into Policies
 	entities cedar.EntityMap
-	// index holds, per service and action, only the policies whose scope can match.
-	index map[string]map[string]policyList
+	// index holds, per service, action and relation kind, only the policies whose
+	// scope and conditions can match.
+	index map[string]map[string]kindIndex
+	// records caches the Cedar records of register relations, which come in few
+	// shapes (kind, status, custody, scope, role): building one costs more than
+	// the evaluation that reads it.
+	records     sync.Map // string → cedar.Record
+	recordCount atomic.Int64
+	// ageThresholds are the numbers policies compare context.actor.auth_age
+	// with; ageOpaque is set when some policy compares it with anything else.
+	ageThresholds []int64
+	ageOpaque     bool
 	// validator checks requests in tests; nil after load is fine for deciding.
 	validator *validate.Validator
 }
@@ -139,6 +154,7 @@ func Load(fsys fs.FS, opts ...Option) (*Pack, error) {
 	}
 	p.Version = "sha256:" + hex.EncodeToString(hash.Sum(nil))[:16]
 	p.buildIndex()
+	p.ageThresholds, p.ageOpaque = ageThresholds(p.Policies)
 	return p, nil
 }
 
@@ -266,26 +282,122 @@ func (l policyList) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
 	}
 }
 
-// buildIndex keeps, for every service and action it offers, the policies whose
-// action and resource scopes can match. A policy whose scope the index cannot read
-// is kept everywhere: the index may only ever include too much.
+// kindIndex holds the policies for each relation kind.
+type kindIndex map[delegation.RelationKind]policyList
+
+// relationKinds are the kinds a candidate relation can have.
+var relationKinds = []delegation.RelationKind{
+	delegation.RelSelf, delegation.RelParent, delegation.RelGuardian,
+	delegation.RelFullmakt, delegation.RelRole, delegation.RelConsent,
+}
+
+// buildIndex keeps, for every service, action it offers and relation kind, the
+// policies whose action and resource scopes and whose `context.relation.kind ==`
+// conditions can match. A policy the index cannot read is kept everywhere: the
+// index may only ever include too much.
 func (p *Pack) buildIndex() {
-	p.index = make(map[string]map[string]policyList, len(p.Catalogue.Services))
+	p.index = make(map[string]map[string]kindIndex, len(p.Catalogue.Services))
 	for _, s := range p.Catalogue.Services {
-		byAction := make(map[string]policyList, len(s.Actions))
+		byAction := make(map[string]kindIndex, len(s.Actions))
 		for _, a := range s.Actions {
-			var list policyList
+			byKind := make(kindIndex, len(relationKinds))
 			for i := range p.Policies {
 				pol := &p.Policies[i]
 				ast := (*xast.Policy)(pol.cedar.AST())
-				if actionMayMatch(ast.Action, a) && resourceMayMatch(ast.Resource, s) {
-					list = append(list, pol)
+				if !actionMayMatch(ast.Action, a) || !resourceMayMatch(ast.Resource, s) {
+					continue
+				}
+				only, restricted := requiredKind(ast)
+				for _, k := range relationKinds {
+					if !restricted || k == only {
+						byKind[k] = append(byKind[k], pol)
+					}
 				}
 			}
-			byAction[a] = list
+			byAction[a] = byKind
 		}
 		p.index[s.ID] = byAction
 	}
+}
+
+// authAgeUse finds comparisons of context.actor.auth_age with a number, on either
+// side, in a policy's canonical text.
+var (
+	authAgeUse     = regexp.MustCompile(`context\.actor\.auth_age`)
+	authAgeLiteral = regexp.MustCompile(`context\.actor\.auth_age\s*(?:<=|>=|==|!=|<|>)\s*(\d+)|(\d+)\s*(?:<=|>=|==|!=|<|>)\s*context\.actor\.auth_age`)
+)
+
+// ageThresholds collects the numbers auth_age is compared with: the only ages at
+// which a decision can change, which is what step-up's max_age search tries.
+func ageThresholds(pols []Policy) (ks []int64, opaque bool) {
+	for _, p := range pols {
+		src := string(p.cedar.MarshalCedar())
+		matches := authAgeLiteral.FindAllStringSubmatch(src, -1)
+		if len(matches) != len(authAgeUse.FindAllStringIndex(src, -1)) {
+			opaque = true
+		}
+		for _, m := range matches {
+			n, err := strconv.ParseInt(m[1]+m[2], 10, 64)
+			if err != nil {
+				opaque = true
+				continue
+			}
+			ks = append(ks, n)
+		}
+	}
+	slices.Sort(ks)
+	return slices.Compact(ks), opaque
+}
+
+// requiredKind finds a `context.relation.kind == "…"` among the top-level
+// conjuncts of a policy's when clauses: the policy can match only that kind.
+func requiredKind(p *xast.Policy) (delegation.RelationKind, bool) {
+	for _, c := range p.Conditions {
+		if c.Condition != xast.ConditionWhen {
+			continue
+		}
+		for _, n := range conjuncts(c.Body, nil) {
+			eq, ok := n.(xast.NodeTypeEquals)
+			if !ok {
+				continue
+			}
+			if k, ok := kindLiteral(eq.Left, eq.Right); ok {
+				return k, true
+			}
+			if k, ok := kindLiteral(eq.Right, eq.Left); ok {
+				return k, true
+			}
+		}
+	}
+	return "", false
+}
+
+func conjuncts(n xast.IsNode, out []xast.IsNode) []xast.IsNode {
+	if and, ok := n.(xast.NodeTypeAnd); ok {
+		return conjuncts(and.Right, conjuncts(and.Left, out))
+	}
+	return append(out, n)
+}
+
+// kindLiteral matches context.relation.kind on one side and a string on the other.
+func kindLiteral(access, value xast.IsNode) (delegation.RelationKind, bool) {
+	kind, ok := access.(xast.NodeTypeAccess)
+	if !ok || kind.Value != "kind" {
+		return "", false
+	}
+	rel, ok := kind.Arg.(xast.NodeTypeAccess)
+	if !ok || rel.Value != "relation" {
+		return "", false
+	}
+	if v, ok := rel.Arg.(xast.NodeTypeVariable); !ok || v.Name != "context" {
+		return "", false
+	}
+	lit, ok := value.(xast.NodeValue)
+	if !ok {
+		return "", false
+	}
+	s, ok := lit.Value.(cedar.String)
+	return delegation.RelationKind(s), ok
 }
 
 func actionMayMatch(scope xast.IsActionScopeNode, action string) bool {
