@@ -99,7 +99,9 @@ const (
 // StepUp is what a higher authentication would permit: RFC 9470's acr_values and
 // max_age.
 type StepUp struct {
-	Level Level
+	// Relation is the relation that would permit after the step-up.
+	Relation Relation
+	Level    Level
 	// ACR is the eIDAS acr value of Level.
 	ACR string
 	// MaxAge, when not zero, is the longest time since authentication a policy
@@ -238,7 +240,7 @@ func (ev *evaluation) stepUp(cands []candidate, current Level, age int64) *StepU
 			if !ev.allows(c, l, 0) {
 				continue
 			}
-			s := &StepUp{Level: l, ACR: l.ACR()}
+			s := &StepUp{Relation: c.ref, Level: l, ACR: l.ACR()}
 			switch {
 			case l == current: // denied now, permitted fresh: only freshness is missing
 				s.MaxAge = time.Duration(ev.maxAge(c, l, age)) * time.Second

@@ -143,11 +143,11 @@ func TestDecideStepUp(t *testing.T) {
 		want    *StepUp
 	}{
 		{"read at substantial is allowed", "read", "http://eidas.europa.eu/LoA/substantial", 0, true, nil},
-		{"read at low steps up to substantial", "read", "idporten-loa-low", 0, false, &StepUp{Level: LevelSubstantial, ACR: LevelSubstantial.ACR()}},
-		{"submit at substantial steps up to high", "submit", "idporten-loa-substantial", time.Minute, false, &StepUp{Level: LevelHigh, ACR: LevelHigh.ACR()}},
-		{"sign at high, authenticated 15 minutes ago, needs max_age 300", "sign", "idporten-loa-high", 15 * time.Minute, false, &StepUp{Level: LevelHigh, ACR: LevelHigh.ACR(), MaxAge: 300 * time.Second}},
-		{"sign at high, authentication time unknown, needs max_age 300", "sign", "Level4", 0, false, &StepUp{Level: LevelHigh, ACR: LevelHigh.ACR(), MaxAge: 300 * time.Second}},
-		{"sign at substantial steps up to high with max_age 300", "sign", "idporten-loa-substantial", time.Minute, false, &StepUp{Level: LevelHigh, ACR: LevelHigh.ACR(), MaxAge: 300 * time.Second}},
+		{"read at low steps up to substantial", "read", "idporten-loa-low", 0, false, &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelSubstantial, ACR: LevelSubstantial.ACR()}},
+		{"submit at substantial steps up to high", "submit", "idporten-loa-substantial", time.Minute, false, &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelHigh, ACR: LevelHigh.ACR()}},
+		{"sign at high, authenticated 15 minutes ago, needs max_age 300", "sign", "idporten-loa-high", 15 * time.Minute, false, &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelHigh, ACR: LevelHigh.ACR(), MaxAge: 300 * time.Second}},
+		{"sign at high, authentication time unknown, needs max_age 300", "sign", "Level4", 0, false, &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelHigh, ACR: LevelHigh.ACR(), MaxAge: 300 * time.Second}},
+		{"sign at substantial steps up to high with max_age 300", "sign", "idporten-loa-substantial", time.Minute, false, &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelHigh, ACR: LevelHigh.ACR(), MaxAge: 300 * time.Second}},
 		{"sign at high, authenticated 5 minutes ago, is allowed", "sign", "idporten-loa-high", 300 * time.Second, true, nil},
 	}
 	for _, tt := range tests {
@@ -436,7 +436,7 @@ forbid (principal, action == Action::"read", resource in Area::"tax") when { con
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &StepUp{Level: LevelSubstantial, ACR: LevelSubstantial.ACR(), MaxAge: 600 * time.Second}
+	want := &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelSubstantial, ACR: LevelSubstantial.ACR(), MaxAge: 600 * time.Second}
 	if diff := cmp.Diff(want, d.StepUp); d.Allow || diff != "" {
 		t.Errorf("Decide() = allow %v, step-up diff (-want +got):\n%s", d.Allow, diff)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -64,11 +65,10 @@ func parseBody(b []byte) (object, *fieldError) {
 			}
 			k, _ := tok.(string) // the decoder returns only names here
 			if _, dup := f.obj[k]; dup {
-				// The member name is not echoed: it could be anything.
-				if f.path == "" {
-					return nil, &fieldError{msg: "the body has a member name twice"}
+				if p := safePath(f.path); p != "" {
+					return nil, badField(p, "has a member name twice")
 				}
-				return nil, badField(f.path, "has a member name twice")
+				return nil, &fieldError{msg: "the body has a member name twice"}
 			}
 			f.key, f.expect = k, false
 			continue
@@ -80,7 +80,11 @@ func parseBody(b []byte) (object, *fieldError) {
 		case json.Delim('{'), json.Delim('['):
 			path := f.child()
 			if len(stack) >= maxDepth {
-				return nil, badField(path, "is nested too deep (at most "+strconv.Itoa(maxDepth)+" levels)")
+				tooDeep := "nested too deep (at most " + strconv.Itoa(maxDepth) + " levels)"
+				if p := safePath(path); p != "" {
+					return nil, badField(p, "is "+tooDeep)
+				}
+				return nil, &fieldError{msg: "the body is " + tooDeep}
 			}
 			next := frame{path: path, arr: []any{}}
 			if tok == json.Delim('{') {
@@ -95,6 +99,31 @@ func parseBody(b []byte) (object, *fieldError) {
 		return nil, &fieldError{msg: "the body must hold one JSON object and nothing after it"}
 	}
 	return top, nil
+}
+
+// isName reports whether s is a member name the binding reads.
+func isName(s string) bool {
+	switch s {
+	case "subject", "action", "resource", "context", "party", "properties", "type", "id", "name", "acr",
+		"auth_time", "evaluations", "options", "evaluations_semantic", "page", "token", "limit":
+		return true
+	}
+	return false
+}
+
+// safePath returns path up to the first member name the binding does not read:
+// the others are the client's text and could be anything, an identity number
+// included, and errors must not echo identity numbers.
+func safePath(path string) string {
+	end := 0
+	for seg := range strings.SplitSeq(path, ".") {
+		name, index, _ := strings.Cut(seg, "[")
+		if !isName(name) || strings.Trim(index, "0123456789[]") != "" {
+			break
+		}
+		end += len(seg) + 1
+	}
+	return strings.TrimSuffix(path[:min(end, len(path))], ".")
 }
 
 // frame is an object or array parseBody is inside.

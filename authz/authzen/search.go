@@ -421,15 +421,8 @@ func party(p pdp.Party, detailed bool) partyJSON {
 	switch {
 	case d.Relation != nil:
 		out.Properties.Relation = relation(*d.Relation, detailed)
-	default:
-		// A step-up decision names no relation; the reasons name the relations
-		// that were denied, the first of them the one tried first.
-		for _, r := range d.Reasons {
-			if r.Relation != "" {
-				out.Properties.Relation = &relationJSON{Kind: string(r.Relation)}
-				break
-			}
-		}
+	case d.StepUp != nil:
+		out.Properties.Relation = relation(d.StepUp.Relation, detailed)
 	}
 	if !d.Allow && d.StepUp != nil {
 		out.Properties.StepUp = stepUp(d.StepUp)
