@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -35,6 +36,7 @@ func (s *Store) AppendAccess(ctx context.Context, events []delegation.AccessEven
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		log, byParty, byActor := tx.Bucket(bAccess), tx.Bucket(iAccessParty), tx.Bucket(iAccessActor)
 		log.FillPercent = 1 // keys only ever grow: pack pages full
+		partyKeys, actorKeys := make([][]byte, len(events)), make([][]byte, len(events))
 		for i, e := range events {
 			seq, err := log.NextSequence()
 			if err != nil {
@@ -44,13 +46,21 @@ func (s *Store) AppendAccess(ctx context.Context, events []delegation.AccessEven
 			if err := log.Put(u64(seq), encodeAccess(e)); err != nil {
 				return err
 			}
-			if err := byParty.Put(accessKey(e.Party, seq), nil); err != nil {
-				return err
-			}
-			if err := byActor.Put(accessKey(e.Actor, seq), nil); err != nil {
-				return err
-			}
+			partyKeys[i], actorKeys[i] = accessKey(e.Party, seq), accessKey(e.Actor, seq)
 			seqs[i] = seq
+		}
+		// Index keys in key order: each Put then lands beside the one before, on
+		// pages already in hand, instead of all over the tree.
+		for _, idx := range []struct {
+			b    *bbolt.Bucket
+			keys [][]byte
+		}{{byParty, partyKeys}, {byActor, actorKeys}} {
+			slices.SortFunc(idx.keys, bytes.Compare)
+			for _, k := range idx.keys {
+				if err := idx.b.Put(k, nil); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
