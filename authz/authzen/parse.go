@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // fieldError is a request the binding cannot answer: field is the JSON path of
@@ -41,29 +43,31 @@ func parseBody(b []byte) (object, *fieldError) {
 	if !utf8.Valid(b) {
 		return nil, &fieldError{msg: "the body is not valid UTF-8"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	// jsontext reads tokens without allocating for anything but strings; the
+	// duplicate check is ours, to name the member in the error.
+	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true))
+	tok, err := dec.ReadToken()
+	if err != nil || tok.Kind() != '{' {
 		return nil, &fieldError{msg: "the body must be a JSON object"}
 	}
 	top := object{}
 	stack := []frame{{obj: top, expect: true}}
 	for len(stack) > 0 {
-		tok, err := dec.Token()
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, &fieldError{msg: "the body is not valid JSON (near byte " + strconv.FormatInt(dec.InputOffset(), 10) + ")"}
 		}
+		kind := tok.Kind()
 		f := &stack[len(stack)-1]
 		if f.obj != nil && f.expect {
-			if tok == json.Delim('}') {
+			if kind == '}' {
 				stack = stack[:len(stack)-1]
 				if len(stack) > 0 {
 					stack[len(stack)-1].add(f.obj)
 				}
 				continue
 			}
-			k, _ := tok.(string) // the decoder returns only names here
+			k := tok.String() // the decoder returns only names here
 			if _, dup := f.obj[k]; dup {
 				if p := safePath(f.path); p != "" {
 					return nil, badField(p, "has a member name twice")
@@ -73,11 +77,11 @@ func parseBody(b []byte) (object, *fieldError) {
 			f.key, f.expect = k, false
 			continue
 		}
-		switch tok {
-		case json.Delim(']'):
+		switch kind {
+		case ']':
 			stack = stack[:len(stack)-1]
 			stack[len(stack)-1].add(f.arr) // the top level is an object: an array has a parent
-		case json.Delim('{'), json.Delim('['):
+		case '{', '[':
 			path := f.child()
 			if len(stack) >= maxDepth {
 				tooDeep := "nested too deep (at most " + strconv.Itoa(maxDepth) + " levels)"
@@ -87,15 +91,21 @@ func parseBody(b []byte) (object, *fieldError) {
 				return nil, &fieldError{msg: "the body is " + tooDeep}
 			}
 			next := frame{path: path, arr: []any{}}
-			if tok == json.Delim('{') {
+			if kind == '{' {
 				next = frame{path: path, obj: object{}, expect: true}
 			}
 			stack = append(stack, next)
-		default:
-			f.add(tok)
+		case '"':
+			f.add(tok.String())
+		case '0':
+			f.add(json.Number(tok.String())) // the number as written
+		case 't', 'f':
+			f.add(tok.Bool())
+		default: // 'n'
+			f.add(nil)
 		}
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return nil, &fieldError{msg: "the body must hold one JSON object and nothing after it"}
 	}
 	return top, nil
