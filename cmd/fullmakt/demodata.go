@@ -25,6 +25,8 @@ func runDemoData(_ context.Context, c cli, args []string) int {
 	flags.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed the generator with `S`")
 	flags.StringVar(&cfg.Out, "out", cfg.Out, "write to `FILE`; - is standard output")
 	flags.StringVar(&cfg.Today, "today", cfg.Today, "generate for the day `YYYY-MM-DD` (default today in Oslo)")
+	var cast bool
+	flags.BoolVar(&cast, "cast", false, "write the demo cast that serve --demo loads, with full identity numbers, to standard output instead of a population")
 	if code, done := flags.parse(c, args); done {
 		return code
 	}
@@ -40,6 +42,13 @@ func runDemoData(_ context.Context, c cli, args []string) int {
 		day, _ := delegation.ParseDate(cfg.Today) // checked by Validate
 		// Noon in Oslo: the same calendar day wherever the generator reads the date.
 		now = day.Start().Add(12 * time.Hour)
+	}
+	if cast {
+		if err := demo.WriteCast(c.stdout, now); err != nil {
+			fmt.Fprintf(c.stderr, "fullmakt demo-data: %v\n", err)
+			return exitError
+		}
+		return exitOK
 	}
 	start := time.Now()
 	stats, err := writeDemoData(c.stdout, cfg, now)

@@ -151,3 +151,15 @@ func TestServeReloadsPolicies(t *testing.T) {
 		t.Errorf("after a valid change: %d %+v, want denied by a new pack version", code, got)
 	}
 }
+
+func TestDemoDataCast(t *testing.T) {
+	got := fullmakt(t, nil, "", "demo-data", "--cast")
+	if got.code != exitOK {
+		t.Fatalf("demo-data --cast = %d; stderr:\n%s", got.code, got.stderr)
+	}
+	for _, c := range demo.Cast(time.Now()) {
+		if !strings.Contains(got.stdout, `"id":"`+string(c.ID)+`","name":"`+c.Name+`"`) {
+			t.Errorf("demo-data --cast does not write %s with the identity number serve --demo loads", c.Name)
+		}
+	}
+}
