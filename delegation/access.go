@@ -59,7 +59,8 @@ func (e AccessEvent) LogValue() slog.Value {
 }
 
 // AccessLog keeps the decision log. It is append-only: nothing is changed or deleted
-// through it.
+// through it. An actor's own history ("what I did for others") is not indexed; it can
+// get its own index when the portal needs it.
 type AccessLog interface {
 	// AppendAccess stores the events in one transaction, in order, assigning each
 	// its Seq (set on the slice elements). An invalid event fails the whole call with
@@ -71,9 +72,7 @@ type AccessLog interface {
 	// only those with Seq < before when before > 0, at most limit (limit <= 0 means 100).
 	// Passing the Seq of a page's last event as before gives the next page.
 	AccessTo(ctx context.Context, party PartyID, before uint64, limit int) ([]AccessEvent, error)
-	// AccessBy is the same for the events whose Actor is actor.
-	AccessBy(ctx context.Context, actor PartyID, before uint64, limit int) ([]AccessEvent, error)
 }
 
-// DefaultAccessLimit is the page size of AccessTo and AccessBy when limit <= 0.
+// DefaultAccessLimit is the page size of AccessTo when limit <= 0.
 const DefaultAccessLimit = 100

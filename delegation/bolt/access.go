@@ -14,11 +14,13 @@ import (
 )
 
 // The decision log lives apart from the records it is about: its own bucket, keyed by
-// its own sequence (not the change sequence), and two index buckets keyed party 0 seq
-// and actor 0 seq. An index key sorts a party's events by seq, so the newest are read
-// by walking a cursor backwards from the end of the party's range, and a page before
-// a given seq starts with one Seek. Appending records no change: one per decision
-// would flood the change sequence that caches follow, and nothing is cached from it.
+// its own sequence (not the change sequence), and one index bucket keyed party 0 seq.
+// An index key sorts a party's events by seq, so the newest are read by walking a
+// cursor backwards from the end of the party's range, and a page before a given seq
+// starts with one Seek. Actors are not indexed: each index costs a leaf page written
+// at a random place per event, on the decision's path, and nothing reads an actor's
+// history yet. Appending records no change: one per decision would flood the change
+// sequence that caches follow, and nothing is cached from it.
 
 // AppendAccess implements delegation.AccessLog.
 func (s *Store) AppendAccess(ctx context.Context, events []delegation.AccessEvent) error {
@@ -34,9 +36,9 @@ func (s *Store) AppendAccess(ctx context.Context, events []delegation.AccessEven
 	// committed.
 	seqs := make([]uint64, len(events))
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		log, byParty, byActor := tx.Bucket(bAccess), tx.Bucket(iAccessParty), tx.Bucket(iAccessActor)
+		log, byParty := tx.Bucket(bAccess), tx.Bucket(iAccessParty)
 		log.FillPercent = 1 // keys only ever grow: pack pages full
-		partyKeys, actorKeys := make([][]byte, len(events)), make([][]byte, len(events))
+		partyKeys := make([][]byte, len(events))
 		for i, e := range events {
 			seq, err := log.NextSequence()
 			if err != nil {
@@ -46,20 +48,15 @@ func (s *Store) AppendAccess(ctx context.Context, events []delegation.AccessEven
 			if err := log.Put(u64(seq), encodeAccess(e)); err != nil {
 				return err
 			}
-			partyKeys[i], actorKeys[i] = accessKey(e.Party, seq), accessKey(e.Actor, seq)
+			partyKeys[i] = accessKey(e.Party, seq)
 			seqs[i] = seq
 		}
 		// Index keys in key order: each Put then lands beside the one before, on
 		// pages already in hand, instead of all over the tree.
-		for _, idx := range []struct {
-			b    *bbolt.Bucket
-			keys [][]byte
-		}{{byParty, partyKeys}, {byActor, actorKeys}} {
-			slices.SortFunc(idx.keys, bytes.Compare)
-			for _, k := range idx.keys {
-				if err := idx.b.Put(k, nil); err != nil {
-					return err
-				}
+		slices.SortFunc(partyKeys, bytes.Compare)
+		for _, k := range partyKeys {
+			if err := byParty.Put(k, nil); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -76,11 +73,6 @@ func (s *Store) AppendAccess(ctx context.Context, events []delegation.AccessEven
 // AccessTo implements delegation.AccessLog.
 func (s *Store) AccessTo(ctx context.Context, party delegation.PartyID, before uint64, limit int) ([]delegation.AccessEvent, error) {
 	return s.accessList(ctx, iAccessParty, party, before, limit)
-}
-
-// AccessBy implements delegation.AccessLog.
-func (s *Store) AccessBy(ctx context.Context, actor delegation.PartyID, before uint64, limit int) ([]delegation.AccessEvent, error) {
-	return s.accessList(ctx, iAccessActor, actor, before, limit)
 }
 
 // accessKey is the index key of event seq under p: p 0 seq.

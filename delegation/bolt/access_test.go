@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +105,8 @@ func FuzzDecodeAccess(f *testing.F) {
 	})
 }
 
-// A file of schema version 1 (before the decision log) is migrated on Open and takes
+// A file of schema version 1 (before the decision log) is migrated on Open to the
+// decision log's buckets (the log and its party index, no actor index) and takes
 // access events; reopening keeps them.
 func TestAccessLogMigratesAndSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
@@ -131,6 +133,7 @@ func TestAccessLogMigratesAndSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open(schema version 1): %v", err)
 	}
+	wantAccessBuckets(t, s)
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, delegation.Oslo())
 	events := []delegation.AccessEvent{
 		{At: at, Actor: "03838000079", Party: "26912584126", Service: "s", Action: "read", Allowed: true, Relation: delegation.RelParent},
@@ -164,5 +167,35 @@ func TestAccessLogMigratesAndSurvivesReopen(t *testing.T) {
 	}
 	if seq, err := s.LastChange(ctx); err != nil || seq != 0 {
 		t.Errorf("LastChange() = %d, %v after appending access events only, want 0", seq, err)
+	}
+}
+
+// A new file gets the decision log's buckets too.
+func TestAccessLogBucketsOfNewFile(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "fullmakt.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wantAccessBuckets(t, s)
+}
+
+// wantAccessBuckets fails the test unless the decision log's buckets in s are exactly
+// access and idx_access_party.
+func wantAccessBuckets(t *testing.T, s *Store) {
+	t.Helper()
+	var got []string
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+			if n := string(name); n == "access" || strings.HasPrefix(n, "idx_access") {
+				got = append(got, n)
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"access", "idx_access_party"}, got); diff != "" {
+		t.Errorf("decision log buckets (-want +got):\n%s", diff)
 	}
 }

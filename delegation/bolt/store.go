@@ -128,7 +128,6 @@ var (
 	iConsentParty = []byte("idx_consent_party")
 	iConsentRecip = []byte("idx_consent_recipient")
 	iAccessParty  = []byte("idx_access_party") // party 0 seq (8 bytes, big-endian)
-	iAccessActor  = []byte("idx_access_actor") // actor 0 seq
 
 	kSchema = []byte("schema_version")
 )
@@ -149,7 +148,7 @@ var migrations = []func(*bbolt.Tx) error{
 	},
 	// 1 → 2: the decision log.
 	func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bAccess, iAccessParty, iAccessActor} {
+		for _, name := range [][]byte{bAccess, iAccessParty} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
