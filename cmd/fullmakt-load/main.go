@@ -198,7 +198,6 @@ func measure(ctx context.Context, cfg config, endpoint string, bodies [][]byte, 
 				if t0.Before(measureFrom) {
 					continue
 				}
-				w.lat = append(w.lat, time.Since(t0))
 				if err != nil {
 					w.errs++
 					if w.firstErr == nil {
@@ -206,6 +205,7 @@ func measure(ctx context.Context, cfg config, endpoint string, bodies [][]byte, 
 					}
 					continue
 				}
+				w.lat = append(w.lat, time.Since(t0)) // answered calls only
 				w.allow += allowed
 				w.n += decisions
 			}
@@ -225,7 +225,7 @@ func measure(ctx context.Context, cfg config, endpoint string, bodies [][]byte, 
 		}
 	}
 	if len(lat) == 0 {
-		return r, errors.New("no request completed")
+		return r, fmt.Errorf("no call answered (%d errors)", r.errors)
 	}
 	slices.Sort(lat)
 	r.rps = float64(len(lat)) / cfg.duration.Seconds()
