@@ -90,7 +90,7 @@ func parseCatalogue(name string, data []byte) (*Catalogue, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", name, lineOf(data, dec.InputOffset(), err), err)
+		return nil, fmt.Errorf("%s:%d: %w", name, JSONErrorLine(data, dec.InputOffset(), err), err)
 	}
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -159,9 +159,10 @@ func checkNames(bad func(string, ...any), what string, t Text) {
 	}
 }
 
-// lineOf returns the 1-based line of a JSON error: the syntax error's offset when
-// there is one, else the decoder's position.
-func lineOf(data []byte, offset int64, err error) int {
+// JSONErrorLine returns the 1-based line of data at which decoding failed with
+// err: the syntax or type error's offset when there is one, else offset (the
+// decoder's position). Pack files and decision-case files report errors by line.
+func JSONErrorLine(data []byte, offset int64, err error) int {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

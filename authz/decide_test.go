@@ -2,6 +2,7 @@ package authz
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -439,5 +440,36 @@ forbid (principal, action == Action::"read", resource in Area::"tax") when { con
 	want := &StepUp{Relation: Relation{Kind: delegation.RelSelf}, Level: LevelSubstantial, ACR: LevelSubstantial.ACR(), MaxAge: 600 * time.Second}
 	if diff := cmp.Diff(want, d.StepUp); d.Allow || diff != "" {
 		t.Errorf("Decide() = allow %v, step-up diff (-want +got):\n%s", d.Allow, diff)
+	}
+}
+
+// TestIndexKeepsActionGroups: a policy scoped to an action group applies to the
+// actions in it, so the index must keep it for them.
+func TestIndexKeepsActionGroups(t *testing.T) {
+	schemaSrc, err := os.ReadFile("../policies/schema.cedarschema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grouped := strings.Replace(string(schemaSrc), "action read, submit, sign, book, vote appliesTo",
+		"action view;\naction read, submit, sign, book, vote in [view] appliesTo", 1)
+	if grouped == string(schemaSrc) {
+		t.Fatal("the schema's action declaration changed; update this test")
+	}
+	for _, scope := range []string{`action in Action::"view"`, `action in [Action::"view"]`} {
+		p, err := Load(fstest.MapFS{
+			SchemaFile:    {Data: []byte(grouped)},
+			CatalogueFile: {Data: []byte(testServices)},
+			"main.cedar":  {Data: []byte(testPolicies + "\n@id(\"no-view\") forbid (principal, " + scope + ", resource);")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := p.Decide(Request{Actor: parent, Service: "skatt.melding", Action: "read", ACR: "Level4", Now: time.Now()}, Facts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allow || !slices.Contains(d.Policies, "no-view") {
+			t.Errorf("with forbid (%s): Decide(read) = allow %v by %v, want denied by no-view", scope, d.Allow, d.Policies)
+		}
 	}
 }

@@ -65,6 +65,8 @@ type Pack struct {
 	// with; ageOpaque is set when some policy compares it with anything else.
 	ageThresholds []int64
 	ageOpaque     bool
+	// actionGroups lists the groups each action belongs to, for the index.
+	actionGroups map[cedar.EntityUID][]cedar.EntityUID
 	// validator checks requests in tests; nil after load is fine for deciding.
 	validator *validate.Validator
 }
@@ -108,6 +110,7 @@ func Load(fsys fs.FS, opts ...Option) (*Pack, error) {
 		return nil, fmt.Errorf("authz: %s: %w", SchemaFile, err)
 	}
 	p.validator = validate.New(rs)
+	p.actionGroups = groupsOf(rs)
 
 	catSrc, err := read(CatalogueFile)
 	if err != nil {
@@ -146,6 +149,10 @@ func Load(fsys fs.FS, opts ...Option) (*Pack, error) {
 		errs = append(errs, errors.New("no *.cedar policy files"))
 	}
 	p.entities = catalogueEntities(p.Catalogue)
+	// Actions with their groups, so `action in Action::"group"` holds.
+	for uid, a := range rs.Actions {
+		p.entities[uid] = a.Entity
+	}
 	if err := p.validator.Entities(p.entities); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", CatalogueFile, err))
 	}
@@ -156,6 +163,13 @@ func Load(fsys fs.FS, opts ...Option) (*Pack, error) {
 	p.buildIndex()
 	p.ageThresholds, p.ageOpaque = ageThresholds(p.Policies)
 	return p, nil
+}
+
+// PackFiles lists the files a pack in fsys is made of: the schema, the catalogue
+// and the policy files. A change to any of them is a new pack.
+func PackFiles(fsys fs.FS) ([]string, error) {
+	files, err := policyFiles(fsys)
+	return append([]string{SchemaFile, CatalogueFile}, files...), err
 }
 
 // policyFiles lists the *.cedar files of fsys in lexical order, skipping testdata.
@@ -304,7 +318,7 @@ func (p *Pack) buildIndex() {
 			for i := range p.Policies {
 				pol := &p.Policies[i]
 				ast := (*xast.Policy)(pol.cedar.AST())
-				if !actionMayMatch(ast.Action, a) || !resourceMayMatch(ast.Resource, s) {
+				if !p.actionMayMatch(ast.Action, a) || !resourceMayMatch(ast.Resource, s) {
 					continue
 				}
 				only, restricted := requiredKind(ast)
@@ -400,19 +414,43 @@ func kindLiteral(access, value xast.IsNode) (delegation.RelationKind, bool) {
 	return delegation.RelationKind(s), ok
 }
 
-func actionMayMatch(scope xast.IsActionScopeNode, action string) bool {
+// actionMayMatch reports whether an action scope can match the action: the
+// action itself, or an action group it belongs to (from the schema).
+func (p *Pack) actionMayMatch(scope xast.IsActionScopeNode, action string) bool {
 	uid := cedar.NewEntityUID("Action", cedar.String(action))
+	in := func(e cedar.EntityUID) bool { return e == uid || slices.Contains(p.actionGroups[uid], e) }
 	switch sc := scope.(type) {
 	case xast.ScopeTypeAll:
 		return true
 	case xast.ScopeTypeEq:
 		return sc.Entity == uid
 	case xast.ScopeTypeIn:
-		return sc.Entity == uid || sc.Entity.Type != "Action" // an action group: keep
+		return in(sc.Entity)
 	case xast.ScopeTypeInSet:
-		return slices.Contains(sc.Entities, uid)
+		return slices.ContainsFunc(sc.Entities, in)
 	}
 	return true
+}
+
+// groupsOf returns, for every action of the schema, the action groups it is in,
+// directly or through other groups.
+func groupsOf(rs *resolved.Schema) map[cedar.EntityUID][]cedar.EntityUID {
+	out := map[cedar.EntityUID][]cedar.EntityUID{}
+	for uid := range rs.Actions {
+		seen := map[cedar.EntityUID]bool{}
+		var walk func(cedar.EntityUID)
+		walk = func(u cedar.EntityUID) {
+			for parent := range rs.Actions[u].Entity.Parents.All() {
+				if !seen[parent] {
+					seen[parent] = true
+					out[uid] = append(out[uid], parent)
+					walk(parent)
+				}
+			}
+		}
+		walk(uid)
+	}
+	return out
 }
 
 func resourceMayMatch(scope xast.IsResourceScopeNode, s Service) bool {

@@ -25,13 +25,8 @@ type evalIn struct {
 // the decision log when the subject acts for another party.
 func (a *API) handleEvaluation() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := a.body(w, r)
+		top, ok := a.object(w, r)
 		if !ok {
-			return
-		}
-		top, fe := parseBody(body)
-		if fe != nil {
-			badRequest(w, fe)
 			return
 		}
 		a.evaluateOne(w, r, top)
@@ -353,13 +348,8 @@ const (
 // call, each recorded as a single one would be.
 func (a *API) handleEvaluations() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := a.body(w, r)
+		top, ok := a.object(w, r)
 		if !ok {
-			return
-		}
-		top, fe := parseBody(body)
-		if fe != nil {
-			badRequest(w, fe)
 			return
 		}
 		semantic, fe := parseOptions(top)

@@ -67,6 +67,21 @@ func (a *API) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return b, true
 }
 
+// object reads the body and parses it as one JSON object; on failure it has
+// answered with a problem.
+func (a *API) object(w http.ResponseWriter, r *http.Request) (object, bool) {
+	body, ok := a.body(w, r)
+	if !ok {
+		return nil, false
+	}
+	top, fe := parseBody(body)
+	if fe != nil {
+		badRequest(w, fe)
+		return nil, false
+	}
+	return top, true
+}
+
 // isJSON reports whether a Content-Type is application/json, in UTF-8 if a
 // charset is given. Form types, text/plain and JSON-suffixed types are not.
 func isJSON(contentType string) bool {

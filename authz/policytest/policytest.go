@@ -103,7 +103,7 @@ func Parse(name string, data []byte) (File, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("%s:%d: %w", name, lineAt(data, dec.InputOffset(), err), err)
+		return f, fmt.Errorf("%s:%d: %w", name, authz.JSONErrorLine(data, dec.InputOffset(), err), err)
 	}
 	var errs []error
 	for i, c := range f.Cases {
@@ -118,19 +118,6 @@ func Parse(name string, data []byte) (File, error) {
 		}
 	}
 	return f, errors.Join(errs...)
-}
-
-func lineAt(data []byte, offset int64, err error) int {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		offset = syn.Offset
-	case errors.As(err, &typ):
-		offset = typ.Offset
-	}
-	offset = min(max(offset, 0), int64(len(data)))
-	return 1 + bytes.Count(data[:offset], []byte("\n"))
 }
 
 // Facts gathers from the world what a store would return for the request: the

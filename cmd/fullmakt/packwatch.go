@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/fullmakt/fullmakt/authz"
@@ -18,27 +17,20 @@ import (
 // packFingerprint hashes the names and contents of the files a pack is made of,
 // so the watcher loads a pack only when something in it changed.
 func packFingerprint(fsys fs.FS) (string, error) {
+	files, err := authz.PackFiles(fsys)
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && name != "." && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")):
-			return fs.SkipDir
-		case d.IsDir():
-			return nil
-		case path.Ext(name) != ".cedar" && name != authz.SchemaFile && name != authz.CatalogueFile:
-			return nil
-		}
+	for _, name := range files {
 		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
 		h.Write(b)
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // packWatcher reloads the policy pack in a folder when it changes. A change that
