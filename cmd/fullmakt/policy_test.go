@@ -145,8 +145,34 @@ func TestServeReloadsPolicies(t *testing.T) {
 		t.Errorf("after an invalid change: %d %+v, want the running pack %s still allowing", code, got, first.Context.PolicyVersion)
 	}
 
+	if err := os.Remove(filepath.Join(dir, "zz-new.cedar")); err != nil {
+		t.Fatal(err)
+	}
+	// A new service in services.json, as policies/README.md describes: unknown
+	// until the pack reloads, then decided like any other.
+	parking := map[string]any{
+		"subject":  map[string]any{"type": "person", "id": who["Kari"], "properties": map[string]any{"acr": "idporten-loa-high"}},
+		"action":   map[string]any{"name": "read"},
+		"resource": map[string]any{"type": "service", "id": "oslo.parkering"},
+	}
+	if code, _ := evaluate(t, base, demoAPIKey, parking); code != http.StatusBadRequest {
+		t.Errorf("evaluation for a service not in the catalogue = %d, want 400", code)
+	}
+	catalogue, err := os.ReadFile(filepath.Join(dir, "services.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := `"services": [
+    {"id": "oslo.parkering", "name": {"nb": "Beboerparkering", "en": "Residents' parking"}, "areas": ["transport"],
+     "actions": ["read", "submit"], "provider": "974778807", "guardianship_scopes": ["economic"]},`
+	write(t, filepath.Join(dir, "services.json"), strings.Replace(string(catalogue), `"services": [`, service, 1))
+	waitFor(t, stderr, regexp.MustCompile(`msg="policy pack loaded" dir=\S+ version=sha256:\w+ policies=\d+ services=28`), nil, 15*time.Second)
+	if code, got := evaluate(t, base, demoAPIKey, parking); code != http.StatusOK || !got.Decision {
+		t.Errorf("Kari reading the new service herself = %d %+v, want allowed", code, got)
+	}
+
 	write(t, filepath.Join(dir, "zz-new.cedar"), "@id(\"tax-closed\")\n@reason(\"closed\")\nforbid (principal, action, resource in Area::\"tax\");\n")
-	waitFor(t, stderr, regexp.MustCompile(`msg="policy pack loaded" dir=\S+ version=sha256:`), nil, 15*time.Second)
+	waitFor(t, stderr, regexp.MustCompile(`msg="policy pack loaded" dir=\S+ version=sha256:\w+ policies=42`), nil, 15*time.Second)
 	if code, got := evaluate(t, base, demoAPIKey, body); code != http.StatusOK || got.Decision || got.Context.PolicyVersion == first.Context.PolicyVersion {
 		t.Errorf("after a valid change: %d %+v, want denied by a new pack version", code, got)
 	}
