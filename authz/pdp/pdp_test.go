@@ -1,9 +1,12 @@
 package pdp_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -236,5 +239,28 @@ func TestUnknownParty(t *testing.T) {
 	}
 	if d.Allow || len(d.Reasons) != 1 || d.Reasons[0].Code != authz.ReasonUnknownParty {
 		t.Errorf("Decide(unknown party) = %v %v, want deny with %s", d.Allow, d.Reasons, authz.ReasonUnknownParty)
+	}
+}
+
+// TestFailingPolicyIsLogged: a policy that fails denies, and the log names it
+// (never the parties).
+func TestFailingPolicyIsLogged(t *testing.T) {
+	w := newWorld(t)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	p := pdp.New(w.store, loadPack(t, `@id("overflows") forbid (principal, action, resource) when { context.actor.level * 9223372036854775807 == 1 };`), pdp.Options{Log: log})
+	d, err := p.Decide(context.Background(), read(w.parent.ID, w.child.ID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allow {
+		t.Error("Decide() allowed although a policy failed")
+	}
+	out := buf.String()
+	if !strings.Contains(out, "policy failed to evaluate; decision denied") || !strings.Contains(out, "policy=overflows") || !strings.Contains(out, "line=") {
+		t.Errorf("log = %q, want the failing policy named with its line", out)
+	}
+	if strings.Contains(out, string(w.parent.ID)) || strings.Contains(out, string(w.child.ID)) {
+		t.Errorf("log = %q names an identity number", out)
 	}
 }
