@@ -2,6 +2,7 @@ package authz
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -24,7 +25,10 @@ type evaluation struct {
 	policies kindIndex
 	req      Request
 	level    Level // the actor's own level
+	authAge  int64 // and authentication age
 	base     baseContext
+
+	actorRecord *cedar.Record // at level and authAge, once built
 }
 
 type baseContext struct {
@@ -42,12 +46,14 @@ func (p *Pack) baseContext(req Request, f Facts) baseContext {
 		principal: cedar.NewEntityUID(principalType, cedar.String(req.Actor)),
 		action:    cedar.NewEntityUID("Action", cedar.String(req.Action)),
 		resource:  serviceUID(req.Service),
-		party:     partyRecord(f, delegation.Today(req.Now)),
+		party:     p.partyRecord(f, delegation.Today(req.Now)),
 		now:       cedar.NewDatetime(req.Now),
 	}
 }
 
-func partyRecord(f Facts, today delegation.Date) cedar.Record {
+// partyRecord describes the party. Parties come in few shapes (an age and three
+// flags), so their records are cached like register relations'.
+func (p *Pack) partyRecord(f Facts, today delegation.Date) cedar.Record {
 	kind, age, deceased, confidential := "person", int64(-1), false, false
 	switch {
 	case f.Person != nil:
@@ -57,11 +63,14 @@ func partyRecord(f Facts, today delegation.Date) cedar.Record {
 	case f.Organization != nil:
 		kind, age = "organization", 0
 	}
-	return cedar.NewRecord(cedar.RecordMap{
-		"kind":                 cedar.String(kind),
-		"age":                  cedar.Long(age),
-		"deceased":             cedar.Boolean(deceased),
-		"confidential_address": cedar.Boolean(confidential),
+	key := fmt.Sprintf("party\x00%s\x00%d\x00%t\x00%t", kind, age, deceased, confidential)
+	return p.cachedRecord(key, func() cedar.Record {
+		return cedar.NewRecord(cedar.RecordMap{
+			"kind":                 cedar.String(kind),
+			"age":                  cedar.Long(age),
+			"deceased":             cedar.Boolean(deceased),
+			"confidential_address": cedar.Boolean(confidential),
+		})
 	})
 }
 
@@ -69,26 +78,40 @@ func partyRecord(f Facts, today delegation.Date) cedar.Record {
 // authentication age.
 func (ev *evaluation) authorize(c *candidate, l Level, authAge int64) (cedar.Decision, cedar.Diagnostic) {
 	b := ev.base
-	acr := ev.req.ACR
-	if l != ev.level {
-		acr = l.ACR() // a step-up probe: the acr the actor would present
-	}
 	ctx := cedar.NewRecord(cedar.RecordMap{
 		"relation": c.relation,
 		"party":    b.party,
-		"actor": cedar.NewRecord(cedar.RecordMap{
-			"level":      cedar.Long(l),
-			"level_name": cedar.String(l.String()),
-			"acr":        cedar.String(acr),
-			"auth_age":   cedar.Long(authAge),
-		}),
-		"action":  cedar.String(ev.req.Action),
-		"service": cedar.String(ev.req.Service),
-		"now":     b.now,
+		"actor":    ev.actor(l, authAge),
+		"action":   cedar.String(ev.req.Action),
+		"service":  cedar.String(ev.req.Service),
+		"now":      b.now,
 	})
 	return cedar.Authorize(ev.policies[c.ref.Kind], ev.pack.entities, cedar.Request{
 		Principal: b.principal, Action: b.action, Resource: b.resource, Context: ctx,
 	})
+}
+
+// actor returns the actor record at a level and age; the one for the actor's own
+// level and age, used for every relation, is built once.
+func (ev *evaluation) actor(l Level, authAge int64) cedar.Record {
+	own := l == ev.level && authAge == ev.authAge
+	if own && ev.actorRecord != nil {
+		return *ev.actorRecord
+	}
+	acr := ev.req.ACR
+	if l != ev.level {
+		acr = l.ACR() // a step-up probe: the acr the actor would present
+	}
+	rec := cedar.NewRecord(cedar.RecordMap{
+		"level":      cedar.Long(l),
+		"level_name": cedar.String(l.String()),
+		"acr":        cedar.String(acr),
+		"auth_age":   cedar.Long(authAge),
+	})
+	if own {
+		ev.actorRecord = &rec
+	}
+	return rec
 }
 
 // allows reports whether the relation is permitted at a level and age, with no
@@ -215,10 +238,15 @@ func (p *Pack) relationRecord(r relationFields) cedar.Record {
 		return r.record()
 	}
 	key := strings.Join([]string{r.kind, r.status, r.custody, r.role, strings.Join(r.scope, ",")}, "\x00")
+	return p.cachedRecord(key, r.record)
+}
+
+// cachedRecord returns the record cached under key, building it the first time.
+func (p *Pack) cachedRecord(key string, build func() cedar.Record) cedar.Record {
 	if rec, ok := p.records.Load(key); ok {
 		return rec.(cedar.Record)
 	}
-	rec := r.record()
+	rec := build()
 	if p.recordCount.Add(1) <= maxCachedRecords {
 		p.records.Store(key, rec)
 	}

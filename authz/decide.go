@@ -153,7 +153,11 @@ func (p *Pack) Decide(req Request, facts Facts) (Decision, error) {
 	if !ok {
 		return d, &RequestError{"acr", fmt.Sprintf("unknown acr value %q", req.ACR)}
 	}
-	ev := evaluation{pack: p, policies: policies, req: req, level: level}
+	age := int64(unknownAuthAge)
+	if !req.AuthTime.IsZero() {
+		age = int64(max(req.Now.Sub(req.AuthTime), 0) / time.Second)
+	}
+	ev := evaluation{pack: p, policies: policies, req: req, level: level, authAge: age}
 	ev.base = p.baseContext(req, facts)
 	cands := p.candidates(req, facts)
 	if len(cands) == 0 {
@@ -164,11 +168,6 @@ func (p *Pack) Decide(req Request, facts Facts) (Decision, error) {
 		d.Reasons = []Reason{{Code: reason}}
 		return d, nil
 	}
-	age := int64(unknownAuthAge)
-	if !req.AuthTime.IsZero() {
-		age = int64(max(req.Now.Sub(req.AuthTime), 0) / time.Second)
-	}
-
 	for i := range cands {
 		c := &cands[i]
 		dec, diag := ev.authorize(c, level, age)
