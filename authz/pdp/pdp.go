@@ -35,6 +35,9 @@ type Options struct {
 	// QueueSize bounds the decision-log events waiting to be written (default
 	// 8192); when it is full, decisions wait for the writer.
 	QueueSize int
+	// Observe, when set, is called after every decision with the time it took
+	// (metrics).
+	Observe func(d authz.Decision, elapsed time.Duration)
 }
 
 // PDP is the policy decision point. It is safe for concurrent use.
@@ -42,14 +45,15 @@ type PDP struct {
 	store  Store
 	pack   atomic.Pointer[authz.Pack]
 	log    *slog.Logger
-	now    func() time.Time
-	access *accessWriter
+	now     func() time.Time
+	access  *accessWriter
+	observe func(authz.Decision, time.Duration)
 }
 
 // New returns a decision point over store, deciding with pack. Call Close to
 // flush the decision log.
 func New(store Store, pack *authz.Pack, o Options) *PDP {
-	p := &PDP{store: store, log: o.Log, now: o.Now}
+	p := &PDP{store: store, log: o.Log, now: o.Now, observe: o.Observe}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -91,6 +95,7 @@ func (p *PDP) DecideUnrecorded(ctx context.Context, req authz.Request) (authz.De
 }
 
 func (p *PDP) decide(ctx context.Context, req authz.Request, client string, record bool) (authz.Decision, error) {
+	start := time.Now()
 	if req.Now.IsZero() {
 		req.Now = p.now()
 	}
@@ -107,7 +112,18 @@ func (p *PDP) decide(ctx context.Context, req authz.Request, client string, reco
 	if record && req.For() != req.Actor {
 		p.record(ctx, req, d, client)
 	}
+	if p.observe != nil {
+		p.observe(d, time.Since(start))
+	}
 	return d, nil
+}
+
+// Queued returns the number of decision-log events waiting to be written.
+func (p *PDP) Queued() int {
+	if p.access == nil {
+		return 0
+	}
+	return len(p.access.queue)
 }
 
 // facts gathers the party and the relations between actor and party; rel, when

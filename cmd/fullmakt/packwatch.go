@@ -59,8 +59,9 @@ func newPackWatcher(dir string, interval time.Duration, log *slog.Logger) (*pack
 	return w, pack, nil
 }
 
-// run polls the folder until ctx ends, calling swap with every new valid pack.
-func (w *packWatcher) run(ctx context.Context, swap func(*authz.Pack)) {
+// run polls the folder until ctx ends, calling swap with every new valid pack
+// and rejected after every change that does not load.
+func (w *packWatcher) run(ctx context.Context, swap func(*authz.Pack), rejected func()) {
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
 	for {
@@ -68,12 +69,12 @@ func (w *packWatcher) run(ctx context.Context, swap func(*authz.Pack)) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			w.check(ctx, swap)
+			w.check(ctx, swap, rejected)
 		}
 	}
 }
 
-func (w *packWatcher) check(ctx context.Context, swap func(*authz.Pack)) {
+func (w *packWatcher) check(ctx context.Context, swap func(*authz.Pack), rejected func()) {
 	fsys := os.DirFS(w.dir)
 	fp, err := packFingerprint(fsys)
 	if err != nil {
@@ -92,6 +93,7 @@ func (w *packWatcher) check(ctx context.Context, swap func(*authz.Pack)) {
 	if err != nil {
 		w.log.LogAttrs(ctx, slog.LevelError, "policy pack change rejected; keeping the running pack",
 			slog.String("dir", w.dir), slog.Any("error", err))
+		rejected()
 		return
 	}
 	swap(pack)

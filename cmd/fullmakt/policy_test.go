@@ -148,6 +148,7 @@ func TestServeReloadsPolicies(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "zz-new.cedar")); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, stderr, regexp.MustCompile(`msg="policy pack loaded" dir=\S+ version=`+first.Context.PolicyVersion), nil, 15*time.Second)
 	// A new service in services.json, as policies/README.md describes: unknown
 	// until the pack reloads, then decided like any other.
 	parking := map[string]any{
@@ -173,8 +174,31 @@ func TestServeReloadsPolicies(t *testing.T) {
 
 	write(t, filepath.Join(dir, "zz-new.cedar"), "@id(\"tax-closed\")\n@reason(\"closed\")\nforbid (principal, action, resource in Area::\"tax\");\n")
 	waitFor(t, stderr, regexp.MustCompile(`msg="policy pack loaded" dir=\S+ version=sha256:\w+ policies=42`), nil, 15*time.Second)
-	if code, got := evaluate(t, base, demoAPIKey, body); code != http.StatusOK || got.Decision || got.Context.PolicyVersion == first.Context.PolicyVersion {
-		t.Errorf("after a valid change: %d %+v, want denied by a new pack version", code, got)
+	code, last := evaluate(t, base, demoAPIKey, body)
+	if code != http.StatusOK || last.Decision || last.Context.PolicyVersion == first.Context.PolicyVersion {
+		t.Errorf("after a valid change: %d %+v, want denied by a new pack version", code, last)
+	}
+
+	// The metrics tell an operator what happened.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`fullmakt_decisions_total{relation="parent",result="allow"} 2`,
+		`fullmakt_decisions_total{relation="self",result="allow"} 1`,
+		`fullmakt_decisions_total{relation="",result="deny"} 1`,
+		`fullmakt_policy_pack_reloads_total{result="rejected"} 1`,
+		`fullmakt_policy_pack_reloads_total{result="loaded"} 3`,
+		`fullmakt_policy_pack_info{version="` + last.Context.PolicyVersion + `"} 1`,
+		`fullmakt_decision_log_queue 0`,
+		`fullmakt_decision_duration_seconds_count 4`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("GET /metrics lacks %s; it has:\n%s", want, grepLines(string(metrics), "fullmakt_"))
+		}
 	}
 }
 
@@ -188,4 +212,15 @@ func TestDemoDataCast(t *testing.T) {
 			t.Errorf("demo-data --cast does not write %s with the identity number serve --demo loads", c.Name)
 		}
 	}
+}
+
+// grepLines returns the lines of s that start with prefix.
+func grepLines(s, prefix string) string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
 }

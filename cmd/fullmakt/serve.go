@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/fullmakt/fullmakt/authz"
 	"github.com/fullmakt/fullmakt/authz/authzen"
 	"github.com/fullmakt/fullmakt/authz/pdp"
 	"github.com/fullmakt/fullmakt/delegation"
@@ -111,7 +112,15 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	if len(clients) == 0 {
 		log.Warn("the decision API has no clients: every call is refused until --api-keys names some")
 	}
-	decider := pdp.New(store, pack, pdp.Options{Log: log, Access: store})
+	m, err := newMetrics()
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	m.packInUse(pack.Version)
+	decider := pdp.New(store, pack, pdp.Options{Log: log, Access: store, Observe: m.observeDecision})
+	if err := m.queueGauge(decider.Queued); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	defer func() {
 		// The decision log's queue is written before the store closes.
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -133,7 +142,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	api := authzen.New(decider, auth, authzen.Config{
 		PDPURL: publicURL, IDRules: delegation.IDRules{AllowSynthetic: cfg.AllowSyntheticIDs || cfg.Demo}, Log: log,
 	})
-	srv, err := newServer(log, store, cfg.Demo, cast, api)
+	srv, err := newServer(log, store, cfg.Demo, cast, api, m)
 	if err != nil {
 		ln.Close()
 		return err
@@ -150,7 +159,11 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	if watcher != nil {
 		watchCtx, stopWatching := context.WithCancel(ctx)
 		defer stopWatching()
-		go watcher.run(watchCtx, decider.SetPack)
+		go watcher.run(watchCtx, func(p *authz.Pack) {
+			decider.SetPack(p)
+			m.packInUse(p.Version)
+			m.packReloads.WithLabelValues("loaded").Inc()
+		}, func() { m.packReloads.WithLabelValues("rejected").Inc() })
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)
 	fmt.Fprintf(announce, "fullmakt listening on http://%s\n", ln.Addr())

@@ -221,7 +221,11 @@ func (brokenStore) LastChange(context.Context) (uint64, error) {
 }
 
 func TestReadyzWhenTheStoreFails(t *testing.T) {
-	s, err := newServer(slog.New(slog.DiscardHandler), brokenStore{}, false, nil, nil)
+	m, err := newMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServer(slog.New(slog.DiscardHandler), brokenStore{}, false, nil, nil, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,11 +29,7 @@ type server struct {
 
 // newServer parses the templates and registers the metrics. cast is shown on the
 // front page when demoMode is on.
-func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.Character, api *authzen.API) (*server, error) {
-	m, err := newMetrics()
-	if err != nil {
-		return nil, fmt.Errorf("register metrics: %w", err)
-	}
+func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.Character, api *authzen.API, m *metrics) (*server, error) {
 	home, err := newHomePage()
 	if err != nil {
 		return nil, fmt.Errorf("parse the home page: %w", err)
