@@ -42,9 +42,9 @@ type Options struct {
 
 // PDP is the policy decision point. It is safe for concurrent use.
 type PDP struct {
-	store  Store
-	pack   atomic.Pointer[authz.Pack]
-	log    *slog.Logger
+	store   Store
+	pack    atomic.Pointer[authz.Pack]
+	log     *slog.Logger
 	now     func() time.Time
 	access  *accessWriter
 	observe func(authz.Decision, time.Duration)
