@@ -3,9 +3,6 @@ package pdp_test
 import (
 	"cmp"
 	"context"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -16,65 +13,31 @@ import (
 	"github.com/fullmakt/fullmakt/authz/pdp"
 	"github.com/fullmakt/fullmakt/delegation"
 	"github.com/fullmakt/fullmakt/delegation/bolt"
-	"github.com/fullmakt/fullmakt/delegation/registers"
-	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+	"github.com/fullmakt/fullmakt/delegation/bolt/bolttest"
 	"github.com/fullmakt/fullmakt/policies"
 )
 
 // The decision benchmarks run the default pack against a demo population imported
-// once per process: FULLMAKT_BENCH_PERSONS persons (default 100,000;
-// docs/BENCHMARKS.md uses 1,000,000), kept in FULLMAKT_BENCH_DIR when set.
+// once per process (bolttest.Population): FULLMAKT_BENCH_PERSONS persons (default
+// 100,000; docs/BENCHMARKS.md uses 1,000,000), kept in FULLMAKT_BENCH_DIR when set.
 type population struct {
 	store *bolt.Store
 	reqs  []authz.Request // a mix: parents, guardians, roles, fullmakter, self, strangers
 	err   error
 }
 
-var benchNow = time.Date(2026, 11, 23, 12, 0, 0, 0, delegation.Oslo())
-
 var benchPopulation = sync.OnceValue(func() *population {
-	persons := 100_000
-	if v, err := strconv.Atoi(os.Getenv("FULLMAKT_BENCH_PERSONS")); err == nil && v > 0 {
-		persons = v
-	}
-	dir := os.Getenv("FULLMAKT_BENCH_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "fullmakt-bench-"); err != nil {
-			return &population{err: err}
-		}
-	}
-	name := filepath.Join(dir, "population-"+strconv.Itoa(persons))
-	if _, err := os.Stat(name + ".jsonl"); err != nil {
-		if err := writeFeed(name+".jsonl", persons); err != nil {
-			return &population{err: err}
-		}
-	}
-	store, err := bolt.Open(name+".db", bolt.Options{})
+	store, feed, err := bolttest.Population(100_000)
 	if err != nil {
 		return &population{err: err}
 	}
-	f, err := os.Open(name + ".jsonl")
-	if err != nil {
-		return &population{err: err}
-	}
-	defer f.Close()
-	// Importing an already imported feed changes nothing and is quick.
-	if _, err := registers.Import(context.Background(), store, f, registers.Options{
-		Name: name, IDs: delegation.IDRules{AllowSynthetic: true}, Now: func() time.Time { return benchNow },
-	}); err != nil {
-		return &population{err: err}
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return &population{err: err}
-	}
-	pairs, persons2, err := demo.Sample(f, 2000, 1)
+	pairs, persons, err := bolttest.Sample(feed, 2000)
 	if err != nil {
 		return &population{err: err}
 	}
 	p := &population{store: store}
 	req := func(actor, party delegation.PartyID, service string) authz.Request {
-		return authz.Request{Actor: actor, Party: party, Service: service, Action: "read", ACR: "idporten-loa-high", Now: benchNow}
+		return authz.Request{Actor: actor, Party: party, Service: service, Action: "read", ACR: "idporten-loa-high", Now: bolttest.Now}
 	}
 	for k, ps := range pairs {
 		service := "skatteetaten.skattemelding"
@@ -85,28 +48,13 @@ var benchPopulation = sync.OnceValue(func() *population {
 			p.reqs = append(p.reqs, req(pr.Actor, pr.Party, service))
 		}
 	}
-	for i, a := range persons2 {
-		p.reqs = append(p.reqs, req(a, "", "skatteetaten.skattemelding"), req(a, persons2[(i+1)%len(persons2)], "skatteetaten.skattemelding"))
+	for i, a := range persons {
+		p.reqs = append(p.reqs, req(a, "", "skatteetaten.skattemelding"), req(a, persons[(i+1)%len(persons)], "skatteetaten.skattemelding"))
 	}
 	// A fixed order spreads kinds evenly over the run.
 	slices.SortFunc(p.reqs, func(a, b authz.Request) int { return cmp.Compare(a.Actor, b.Actor) })
 	return p
 })
-
-func writeFeed(path string, persons int) error {
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	if _, err := demo.Generate(f, demo.Options{Persons: persons, Seed: 1, Now: benchNow}); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
-}
 
 func benchPDP(b *testing.B, access bool) (*pdp.PDP, *population) {
 	b.Helper()

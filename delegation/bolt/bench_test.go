@@ -1,12 +1,8 @@
 package bolt_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,104 +12,30 @@ import (
 
 	"github.com/fullmakt/fullmakt/delegation"
 	"github.com/fullmakt/fullmakt/delegation/bolt"
-	"github.com/fullmakt/fullmakt/delegation/registers"
-	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+	"github.com/fullmakt/fullmakt/delegation/bolt/bolttest"
 )
 
-// The look-up benchmarks run against a demo population imported once per process.
-// FULLMAKT_BENCH_PERSONS sets its size (default 100,000; docs/BENCHMARKS.md uses
-// 1,000,000). Set FULLMAKT_BENCH_DIR to keep the database between runs.
+// The look-up benchmarks run against a demo population imported once per process
+// (bolttest.Population): FULLMAKT_BENCH_PERSONS persons (default 100,000;
+// docs/BENCHMARKS.md uses 1,000,000), kept in FULLMAKT_BENCH_DIR when set.
 type population struct {
 	store *bolt.Store
-	pairs [][2]delegation.PartyID // (parent, child) pairs sampled from the file
+	pairs [][2]delegation.PartyID // (parent, child) pairs sampled from the feed
 	err   error
 }
 
 var benchPopulation = sync.OnceValue(func() *population {
-	persons := 100_000
-	if v, err := strconv.Atoi(os.Getenv("FULLMAKT_BENCH_PERSONS")); err == nil && v > 0 {
-		persons = v
-	}
-	dir := os.Getenv("FULLMAKT_BENCH_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "fullmakt-bench-"); err != nil {
-			return &population{err: err}
-		}
-	}
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, delegation.Oslo())
-	path := filepath.Join(dir, "population-"+strconv.Itoa(persons)+".jsonl")
-	if _, err := os.Stat(path); err != nil {
-		if err := writeFile(path, func(w io.Writer) error {
-			_, err := demo.Generate(w, demo.Options{Persons: persons, Seed: 1, Now: now})
-			return err
-		}); err != nil {
-			return &population{err: err}
-		}
-	}
-	store, err := bolt.Open(filepath.Join(dir, "population-"+strconv.Itoa(persons)+".db"), bolt.Options{})
+	store, feed, err := bolttest.Population(100_000)
 	if err != nil {
 		return &population{err: err}
 	}
-	p := &population{store: store}
-	f, err := os.Open(path)
-	if err != nil {
-		return &population{err: err}
+	pairs, _, err := bolttest.Sample(feed, 10_000)
+	p := &population{store: store, err: err}
+	for _, pr := range pairs[delegation.RelParent] {
+		p.pairs = append(p.pairs, [2]delegation.PartyID{pr.Actor, pr.Party})
 	}
-	defer f.Close()
-	// Importing an already imported file changes nothing and is quick.
-	if _, err := registers.Import(context.Background(), store, f, registers.Options{
-		Name: path, IDs: delegation.IDRules{AllowSynthetic: true}, Now: func() time.Time { return now },
-	}); err != nil {
-		return &population{err: err}
-	}
-	p.pairs, p.err = sampleParentalPairs(path, 10_000)
 	return p
 })
-
-func writeFile(path string, fn func(io.Writer) error) error {
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
-}
-
-// sampleParentalPairs returns up to n (parent, child) pairs spread over the file.
-func sampleParentalPairs(path string, n int) ([][2]delegation.PartyID, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var all [][2]delegation.PartyID
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var rec struct {
-			Type          string
-			Parent, Child delegation.PartyID
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, err
-		}
-		if rec.Type == "parental_responsibility" {
-			all = append(all, [2]delegation.PartyID{rec.Parent, rec.Child})
-		}
-	}
-	step := max(1, len(all)/n)
-	var out [][2]delegation.PartyID
-	for i := 0; i < len(all); i += step {
-		out = append(out, all[i])
-	}
-	return out, sc.Err()
-}
 
 func loadPopulation(b *testing.B) *population {
 	b.Helper()
