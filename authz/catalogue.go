@@ -12,16 +12,6 @@ import (
 // Text is a name in several languages, keyed by BCP 47 tag ("nb", "en").
 type Text map[string]string
 
-// In returns the text in lang, else in English, else in Norwegian Bokmål.
-func (t Text) In(lang string) string {
-	for _, l := range []string{lang, "en", "nb"} {
-		if s, ok := t[l]; ok {
-			return s
-		}
-	}
-	return ""
-}
-
 // Area is a plain-language group of services.
 type Area struct {
 	ID   string `json:"id"`
@@ -66,15 +56,6 @@ func (c *Catalogue) Service(id string) (Service, bool) {
 		return Service{}, false
 	}
 	return c.Services[i], true
-}
-
-// Area returns the area with the id.
-func (c *Catalogue) Area(id string) (Area, bool) {
-	i := slices.IndexFunc(c.Areas, func(a Area) bool { return a.ID == id })
-	if i < 0 {
-		return Area{}, false
-	}
-	return c.Areas[i], true
 }
 
 // ServiceAreas returns the areas of a service; nil if it is unknown. It makes the
