@@ -21,8 +21,10 @@ func TestDependenciesPointInward(t *testing.T) {
 		{pkg: "delegation"},
 		{pkg: "delegation/registers", allowed: []string{module + "/delegation"}},
 		{pkg: "delegation/registers/demo", allowed: []string{module + "/delegation"}},
-		{pkg: "delegation/bolt", allowed: []string{module + "/delegation", "go.etcd.io/bbolt", "golang.org/x/sys"}},
-		{pkg: "conformance/storetest", allowed: []string{module + "/delegation", "github.com/google/go-cmp"}},
+		{pkg: "delegation/bolt", allowed: []string{module + "/delegation", module + "/idp/grants", "go.etcd.io/bbolt", "golang.org/x/sys"}},
+		{pkg: "conformance/storetest", allowed: []string{module + "/delegation", module + "/idp/grants", "github.com/google/go-cmp"}},
+		// The OAuth server's storage port: the standard library only.
+		{pkg: "idp/grants"},
 		// The decision core is pure: cedar-go (with its own dependencies) and the
 		// domain's types, nothing else; what sits around it imports inward only.
 		{pkg: "authz", allowed: cedar(module + "/delegation")},
@@ -44,6 +46,27 @@ func TestDependenciesPointInward(t *testing.T) {
 				t.Errorf("%s depends on %s; allowed: the standard library and %v", tt.pkg, dep, tt.allowed)
 			}
 		})
+	}
+}
+
+// TestOnlyIDPImportsFosite: fosite (its storage contracts, its sessions, its
+// dependency weight) stays behind the idp tree; everything else sees idp's types.
+func TestOnlyIDPImportsFosite(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}} {{join .TestImports \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		if pkg == module+"/idp" || strings.HasPrefix(pkg, module+"/idp/") {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if imp == "github.com/ory/fosite" || strings.HasPrefix(imp, "github.com/ory/fosite/") {
+				t.Errorf("%s imports %s; only the idp tree may import fosite", pkg, imp)
+			}
+		}
 	}
 }
 

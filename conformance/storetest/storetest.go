@@ -21,8 +21,11 @@
 // really writes. The atomic operations are run from many goroutines at once: run the
 // suite with -race.
 //
-// It imports the delegation package, the standard library and go-cmp, nothing else
-// from the repository and no backend.
+// RunGrants is the suite of the OAuth server's port, grants.Store (idp/grants), in
+// the same way: a backend that keeps the server's records calls it too.
+//
+// It imports the delegation and idp/grants packages, the standard library and
+// go-cmp, nothing else from the repository and no backend.
 package storetest
 
 import (
