@@ -85,9 +85,9 @@ type fixture struct {
 	// assertionKey is the private key of the private_key_jwt client.
 	assertionKey *ecdsa.PrivateKey
 
-	// parent has parental responsibility for child (10 years old in 2026);
-	// proxy holds a fullmakt from grantor for the area tax; stranger is related
-	// to nobody.
+	// parent has parental responsibility for child (8 years old whatever the
+	// year, since the health rules change at 12 and 16); proxy holds a fullmakt
+	// from grantor for the area tax; stranger is related to nobody.
 	parent, child, grantor, proxy, stranger delegation.Person
 }
 
@@ -246,7 +246,7 @@ func newFixture(t *testing.T, cfg ...func(*idp.Config)) *fixture {
 		store:    store,
 		grants:   &gatedGrants{Store: store},
 		parent:   testPerson(t, "Kari Nordmann", delegation.NewDate(1980, 1, 2), 100),
-		child:    testPerson(t, "Ola Nordmann", delegation.NewDate(2016, 5, 6), 500),
+		child:    testPerson(t, "Ola Nordmann", delegation.Today(time.Now()).AddYears(-8).AddDays(-30), 500),
 		grantor:  testPerson(t, "Anne Hansen", delegation.NewDate(1940, 3, 4), 200),
 		proxy:    testPerson(t, "Per Hansen", delegation.NewDate(1970, 7, 8), 300),
 		stranger: testPerson(t, "Siri Berg", delegation.NewDate(1975, 9, 10), 400),

@@ -275,8 +275,11 @@ func TestParallelRefresh(t *testing.T) {
 
 	var won []response
 	for _, r := range results {
-		if r.status == http.StatusOK {
+		switch {
+		case r.status == http.StatusOK:
 			won = append(won, r)
+		case r.str("error") != "invalid_grant":
+			t.Errorf("the losing refresh = %v, want invalid_grant (not advice to retry, which would be reuse)", r)
 		}
 	}
 	if len(won) != 1 {
@@ -342,7 +345,7 @@ func TestParallelCodeRedemption(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case errorCode(err) != "invalid_grant" && errorCode(err) != "invalid_request":
+		case errorCode(err) != "invalid_grant":
 			t.Errorf("a losing redemption: %v, want invalid_grant", err)
 		}
 	}

@@ -257,6 +257,11 @@ func TestMetadataDocuments(t *testing.T) {
 			t.Errorf("%s is empty", name)
 		}
 	}
+	for _, acr := range []string{acrSubstantial, acrHigh, "idporten-loa-high"} {
+		if !slices.Contains(md.ACRValuesSupported, acr) {
+			t.Errorf("acr_values_supported = %v, want %s in it", md.ACRValuesSupported, acr)
+		}
+	}
 	for _, bad := range []string{"implicit", "password"} {
 		if slices.Contains(md.GrantTypesSupported, bad) {
 			t.Errorf("grant_types_supported has %s", bad)
