@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v3"
 
@@ -195,6 +196,10 @@ func (s *Server) idTokenAudience(token string) (string, bool) {
 	set := s.keys.JWKS()
 	keys := set.Key(jws.Signatures[0].Header.KeyID)
 	if len(keys) != 1 || jws.Signatures[0].Header.Algorithm != keys[0].Algorithm {
+		return "", false
+	}
+	// An access token is signed with the same keys; only an ID token is a hint.
+	if typ, _ := jws.Signatures[0].Header.ExtraHeaders["typ"].(string); strings.EqualFold(typ, "at+jwt") {
 		return "", false
 	}
 	payload, err := jws.Verify(keys[0].Key)

@@ -161,14 +161,28 @@ func essentialACRs(raw string) ([]string, error) {
 	return out, nil
 }
 
-// acrFor returns the acr value to put in tokens for level: the client's own word
-// for it when it asked in that vocabulary (an ID-porten alias, say), the eIDAS URI
-// otherwise.
+// acrFor returns the acr value to put in tokens for level, in the vocabulary the
+// client asked in: a value it named at that level, or else a value of the same
+// family (the same prefix up to the last '-' or '/': idporten-loa-high for a
+// client that asked for idporten-loa-substantial), or else the eIDAS URI.
 func (s *Server) acrFor(level authz.Level, asked []string) string {
 	acrs := s.decider.Pack().ACRs()
 	for _, v := range asked {
 		if l, ok := acrs.Level(v); ok && l == level {
 			return v
+		}
+	}
+	var family []string
+	for _, v := range asked {
+		prefix := v[:strings.LastIndexAny(v, "-/")+1]
+		for alias, l := range acrs {
+			if l == level && prefix != "" && strings.HasPrefix(alias, prefix) && !strings.ContainsAny(alias[len(prefix):], "-/") {
+				family = append(family, alias)
+			}
+		}
+		if len(family) > 0 {
+			slices.Sort(family)
+			return family[0]
 		}
 	}
 	return level.ACR()

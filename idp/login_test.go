@@ -81,8 +81,10 @@ func TestStepUp(t *testing.T) {
 		{name: "voluntary acr claim is no requirement", acr: acrSubstantial, wantACR: acrSubstantial,
 			params: url.Values{"claims": {claims("id_token", map[string]any{"values": []string{acrHigh}})}}},
 		// acrFor: the client's own word when it asked in it at the level reached,
-		// the eIDAS URI otherwise.
+		// its vocabulary when it asked for a lower level, the eIDAS URI otherwise.
 		{name: "alias asked, reached higher", params: url.Values{"acr_values": {aliasSubstantial}}, acr: acrHigh,
+			level: authz.LevelSubstantial, wantACR: aliasHigh},
+		{name: "eIDAS asked, reached higher", params: url.Values{"acr_values": {acrSubstantial}}, acr: aliasHigh,
 			level: authz.LevelSubstantial, wantACR: acrHigh},
 		{name: "alias asked at the level reached", params: url.Values{"acr_values": {aliasSubstantial + " " + aliasHigh}}, acr: acrHigh,
 			level: authz.LevelSubstantial, wantACR: aliasHigh},
