@@ -221,7 +221,7 @@ func (d *recordingDecider) take() []decided {
 	return asked
 }
 
-func testPerson(t *testing.T, name string, birth delegation.Date, ind int) delegation.Person {
+func testPerson(t testing.TB, name string, birth delegation.Date, ind int) delegation.Person {
 	t.Helper()
 	for ; ind < 1000; ind++ {
 		if id, ok := delegation.NorwegianPersonID(birth, ind, false, true); ok {
@@ -234,7 +234,7 @@ func testPerson(t *testing.T, name string, birth delegation.Date, ind int) deleg
 
 // newFixture starts the server; cfg may change the configuration (the issuer is
 // set afterwards).
-func newFixture(t *testing.T, cfg ...func(*idp.Config)) *fixture {
+func newFixture(t testing.TB, cfg ...func(*idp.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store, err := bolt.Open(filepath.Join(t.TempDir(), "fullmakt.db"), bolt.Options{})
