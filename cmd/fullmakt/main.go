@@ -58,6 +58,8 @@ func commands() []command {
 		{"import", "import register feeds (JSON Lines) into the store", runImport},
 		{"demo-data", "write a synthetic demo population as JSON Lines", runDemoData},
 		{"policy", "validate, test and export Cedar policy packs", runPolicy},
+		{"client", "add, list, show, rotate and remove OAuth clients in the clients file", runClient},
+		{"keys", "list the token signing keys, or rotate them", runKeys},
 		{"version", "print the version of this build", runVersion},
 	}
 }
