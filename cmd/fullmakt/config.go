@@ -11,6 +11,7 @@ import (
 
 	"github.com/fullmakt/fullmakt/delegation"
 	"github.com/fullmakt/fullmakt/delegation/registers"
+	"github.com/fullmakt/fullmakt/idp"
 )
 
 // defaultDataDir is where the store lives unless --data says otherwise: relative to
@@ -34,9 +35,17 @@ type ServeConfig struct {
 	Policies string
 	// APIKeysFile lists the clients of the decision API and their hashed keys.
 	APIKeysFile string
-	// PublicURL is the server's URL as clients reach it (the AuthZEN
-	// policy_decision_point); "" is http:// and the listening address.
+	// PublicURL is the server's URL as clients reach it: the OAuth issuer and the
+	// AuthZEN policy_decision_point. "" is http:// and the listening address, which
+	// only a loopback address may use (the issuer must be https elsewhere).
 	PublicURL string
+	// ClientsFile is the OAuth clients file, reloaded when it changes; "" is
+	// DataDir/clients.json when that exists, and no clients otherwise.
+	ClientsFile string
+	// AccessTokenLifetime and RefreshTokenLifetime are the OAuth server's token
+	// lifetimes; zero takes idp.Config's defaults.
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
 
 	// Not flags: sane values for a server exposed to the internet behind a proxy.
 	LockTimeout       time.Duration // how long to wait for another process's lock on the store
@@ -47,6 +56,8 @@ type ServeConfig struct {
 	MaxHeaderBytes    int
 	ShutdownTimeout   time.Duration // how long requests in flight get to finish
 	PolicyReload      time.Duration // how often --policies is checked for changes
+	ClientsReload     time.Duration // how often the clients file is checked for changes
+	OAuthMaintenance  time.Duration // how often the OAuth server rotates keys and collects expired grants
 }
 
 // DefaultServeConfig returns a configuration that works as it is.
@@ -64,6 +75,8 @@ func DefaultServeConfig() ServeConfig {
 		MaxHeaderBytes:    64 << 10,
 		ShutdownTimeout:   10 * time.Second,
 		PolicyReload:      time.Second,
+		ClientsReload:     time.Second,
+		OAuthMaintenance:  time.Minute,
 	}
 }
 
@@ -89,7 +102,8 @@ func (c ServeConfig) Validate() error {
 		{"lock timeout", c.LockTimeout}, {"read header timeout", c.ReadHeaderTimeout},
 		{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout},
 		{"idle timeout", c.IdleTimeout}, {"shutdown timeout", c.ShutdownTimeout},
-		{"policy reload interval", c.PolicyReload},
+		{"policy reload interval", c.PolicyReload}, {"clients reload interval", c.ClientsReload},
+		{"OAuth maintenance interval", c.OAuthMaintenance},
 	} {
 		if d.d <= 0 {
 			errs = append(errs, fmt.Errorf("the %s must be positive", d.name))
@@ -101,6 +115,26 @@ func (c ServeConfig) Validate() error {
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("--public-url: %q is not an absolute http(s) URL", c.PublicURL))
+		} else if err := (idp.Config{Issuer: c.PublicURL}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--public-url: %q cannot be the OAuth issuer: it must be https (http only on a loopback address), without query or fragment", c.PublicURL))
+		}
+	} else if err := validateAddr(c.Addr); err == nil {
+		if err := (idp.Config{Issuer: "http://" + c.Addr}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--public-url: required when --addr %q is not a loopback address: it is the OAuth issuer, the https URL clients reach the server at", c.Addr))
+		}
+	}
+	for _, l := range []struct {
+		flag string
+		cfg  idp.Config
+	}{
+		{"--access-token-lifetime", idp.Config{AccessTokenLifetime: c.AccessTokenLifetime}},
+		{"--refresh-token-lifetime", idp.Config{RefreshTokenLifetime: c.RefreshTokenLifetime}},
+	} {
+		// The idp's own rules, with an issuer that passes, so that only the
+		// lifetime can fail.
+		l.cfg.Issuer = "http://127.0.0.1"
+		if err := l.cfg.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l.flag, err))
 		}
 	}
 	return errors.Join(errs...)

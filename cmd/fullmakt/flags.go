@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // flagSet is a subcommand's flag.FlagSet in which every flag has an environment
@@ -44,6 +45,10 @@ func (f *flagSet) BoolVar(p *bool, name string, value bool, usage string) {
 
 func (f *flagSet) IntVar(p *int, name string, value int, usage string) {
 	f.fs.IntVar(p, name, value, usage)
+}
+
+func (f *flagSet) DurationVar(p *time.Duration, name string, value time.Duration, usage string) {
+	f.fs.DurationVar(p, name, value, usage)
 }
 
 func (f *flagSet) Uint64Var(p *uint64, name string, value uint64, usage string) {
@@ -132,7 +137,7 @@ func (f *flagSet) usage(w io.Writer) {
 
 func isZeroDefault(fl *flag.Flag) bool {
 	switch fl.DefValue {
-	case "", "0", "false":
+	case "", "0", "0s", "false":
 		return true
 	}
 	return false

@@ -34,10 +34,15 @@ type castMember struct {
 type homeData struct {
 	Demo bool
 	Cast []castMember
+	// The demo client's credentials, shown in demo mode.
+	ClientID, ClientSecret, APIKey string
 }
 
 func newHomeData(demoMode bool, cast []demo.Character) homeData {
 	d := homeData{Demo: demoMode}
+	if demoMode {
+		d.ClientID, d.ClientSecret, d.APIKey = demoClientID, demoClientSecret, demoAPIKey
+	}
 	for _, c := range cast {
 		d.Cast = append(d.Cast, castMember{Name: c.Name, Age: c.Age, MaskedID: c.ID.Masked(), Story: c.Story})
 	}

@@ -191,6 +191,33 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			want: []string{"--addr", "lock timeout", "header size"},
 		},
 		{
+			name: "serve, the OAuth server",
+			validate: func() error {
+				c := DefaultServeConfig()
+				c.Addr, c.AccessTokenLifetime, c.RefreshTokenLifetime = "0.0.0.0:8080", 48*time.Hour, -time.Second
+				return c.Validate()
+			},
+			want: []string{`--public-url: required when --addr "0.0.0.0:8080" is not a loopback address`,
+				"--access-token-lifetime: idp: the access token lifetime 48h0m0s is outside", "--refresh-token-lifetime"},
+		},
+		{
+			name: "serve, an http issuer",
+			validate: func() error {
+				c := DefaultServeConfig()
+				c.Addr, c.PublicURL = "0.0.0.0:8080", "http://fullmakt.example"
+				return c.Validate()
+			},
+			want: []string{`--public-url: "http://fullmakt.example" cannot be the OAuth issuer: it must be https`},
+		},
+		{
+			name: "serve behind a proxy",
+			validate: func() error {
+				c := DefaultServeConfig()
+				c.Addr, c.PublicURL, c.AccessTokenLifetime = "0.0.0.0:8080", "https://fullmakt.example", 5*time.Minute
+				return c.Validate()
+			},
+		},
+		{
 			name: "import",
 			validate: func() error {
 				c := DefaultImportConfig()

@@ -24,6 +24,7 @@ type metrics struct {
 	policyErrors     prometheus.Counter
 	packReloads      *prometheus.CounterVec
 	packVersion      *prometheus.GaugeVec
+	clientsReloads   *prometheus.CounterVec
 }
 
 func newMetrics() (*metrics, error) {
@@ -56,12 +57,16 @@ func newMetrics() (*metrics, error) {
 		Name: "fullmakt_policy_pack_reloads_total",
 		Help: "Changes of the --policies folder, by result: loaded or rejected.",
 	}, []string{"result"})
+	m.clientsReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fullmakt_oauth_clients_reloads_total",
+		Help: "Changes of the OAuth clients file, by result: loaded or rejected.",
+	}, []string{"result"})
 	m.packVersion = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "fullmakt_policy_pack_info",
 		Help: "The policy pack in use: 1 for its version.",
 	}, []string{"version"})
 	for _, c := range []prometheus.Collector{
-		m.decisions, m.decisionDuration, m.policyErrors, m.packReloads, m.packVersion,
+		m.decisions, m.decisionDuration, m.policyErrors, m.packReloads, m.packVersion, m.clientsReloads,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),

@@ -11,6 +11,10 @@ func (s *server) routes() http.Handler {
 	browser := http.NewServeMux()
 	browser.Handle("GET /{$}", s.handleHome())
 	browser.Handle("GET /static/", s.static)
+	if s.demoLogin != nil {
+		// The demo login's form: a browser post, so under cross-origin protection.
+		browser.Handle("POST /login/demo", s.demoLogin.finish())
+	}
 
 	ops := http.NewServeMux()
 	ops.Handle("GET /healthz", handleHealthz())
@@ -19,6 +23,13 @@ func (s *server) routes() http.Handler {
 	// The decision API (AuthZEN): JSON only, authenticated by the binding itself.
 	if s.authzen != nil {
 		s.authzen.Routes(ops)
+	}
+	// The OAuth 2.0 / OpenID Connect server: discovery, JWKS, /authorize, /par,
+	// /token, /introspect, /revoke, /userinfo, /logout. Its browser endpoints
+	// (/authorize, /logout) take cross-site navigations and form posts by design
+	// (from the client's site): their pages set their own security headers.
+	if s.oauth != nil {
+		s.oauth.Routes(ops)
 	}
 	ops.Handle("/", browserOnly(browser))
 

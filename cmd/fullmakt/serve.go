@@ -19,6 +19,7 @@ import (
 	"github.com/fullmakt/fullmakt/delegation/bolt"
 	"github.com/fullmakt/fullmakt/delegation/registers"
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+	"github.com/fullmakt/fullmakt/idp"
 )
 
 func runServe(ctx context.Context, c cli, args []string) int {
@@ -28,13 +29,16 @@ func runServe(ctx context.Context, c cli, args []string) int {
 			"gracefully on SIGINT or SIGTERM: requests in flight get 10 seconds to finish.")
 	flags.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen on `HOST:PORT`; port 0 picks a free port")
 	flags.StringVar(&cfg.DataDir, "data", cfg.DataDir, "keep the database in `DIR` (created, mode 0700)")
-	flags.BoolVar(&cfg.Demo, "demo", cfg.Demo, "load the demo cast at start and list it on the front page")
+	flags.BoolVar(&cfg.Demo, "demo", cfg.Demo, "load the demo cast at start and list it on the front page; add the demo OAuth client and login (never in production)")
 	flags.BoolVar(&cfg.AllowSyntheticIDs, "allow-synthetic-ids", cfg.AllowSyntheticIDs, "accept synthetic test identity numbers (never in production)")
 	flags.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log as `FORMAT`: text or json")
 	flags.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log at `LEVEL`: debug, info, warn or error")
 	flags.StringVar(&cfg.Policies, "policies", cfg.Policies, "decide with the policy pack in `DIR`, reloaded when it changes (default: the built-in pack)")
 	flags.StringVar(&cfg.APIKeysFile, "api-keys", cfg.APIKeysFile, "read the decision API's clients from `FILE`: lines of \"client-id sha256:HEX [detailed-reasons]\"")
-	flags.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the server's `URL` as clients reach it (default: http:// and the listening address)")
+	flags.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the server's `URL` as clients reach it, the OAuth issuer; https unless on a loopback address (default: http:// and the listening address)")
+	flags.StringVar(&cfg.ClientsFile, "clients", cfg.ClientsFile, "read the OAuth clients from `FILE`, reloaded when it changes (default: DIR/"+clientsFileName+" if it exists)")
+	flags.DurationVar(&cfg.AccessTokenLifetime, "access-token-lifetime", cfg.AccessTokenLifetime, "OAuth access tokens live `DURATION`, at most 24h (default: 10m)")
+	flags.DurationVar(&cfg.RefreshTokenLifetime, "refresh-token-lifetime", cfg.RefreshTokenLifetime, "OAuth refresh tokens live `DURATION`, at most 2160h (default: 12h)")
 	if code, done := flags.parse(c, args); done {
 		return code
 	}
@@ -105,13 +109,19 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	}
 	log.Info("policy pack in use", "dir", cfg.Policies, "version", pack.Version,
 		"policies", len(pack.Policies), "services", len(pack.Catalogue.Services))
-	auth, clients, err := apiClients(cfg)
+	keys, keyClients, err := apiClients(cfg)
 	if err != nil {
 		return err
 	}
-	if len(clients) == 0 {
-		log.Warn("the decision API has no clients: every call is refused until --api-keys names some")
+	if len(keyClients) == 0 {
+		log.Warn("the decision API has no API keys: only OAuth clients with a token of scope decide can call it")
 	}
+	clientsWatch, oauthClients, err := newClientsWatcher(cfg, log)
+	if err != nil {
+		return err
+	}
+	registry := idp.NewClientRegistry(oauthClients, nil)
+	log.Info("OAuth clients loaded", "file", newClientsFile(cfg).path, "clients", oauthClients.Len())
 	m, err := newMetrics()
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -139,6 +149,27 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
+	var login idp.Login = noLogin{}
+	var demoLogin *demoLogin
+	if cfg.Demo {
+		catalogue := func() *authz.Catalogue { return decider.Pack().Catalogue }
+		if demoLogin, err = newDemoLogin(log, cast, registry, catalogue); err != nil {
+			ln.Close()
+			return err
+		}
+		login = demoLogin
+	}
+	oauth, err := idp.New(ctx, idp.Config{
+		Issuer: publicURL, AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+	}, idp.Deps{Grants: store, Clients: registry, Decider: decider, Registry: store, Login: login, Log: log})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("the OAuth server: %w", err)
+	}
+	if demoLogin != nil {
+		demoLogin.server = oauth
+	}
+	auth := tokenAuthenticator{keys: keys, tokens: oauth}
 	api := authzen.New(decider, auth, authzen.Config{
 		PDPURL: publicURL, IDRules: delegation.IDRules{AllowSynthetic: cfg.AllowSyntheticIDs || cfg.Demo}, Log: log,
 	})
@@ -147,6 +178,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		ln.Close()
 		return err
 	}
+	srv.oauth, srv.demoLogin = oauth, demoLogin
 	httpServer := &http.Server{
 		Handler:           srv.routes(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -156,16 +188,33 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
 	if watcher != nil {
-		watchCtx, stopWatching := context.WithCancel(ctx)
-		defer stopWatching()
 		go watcher.run(watchCtx, func(p *authz.Pack) {
 			decider.SetPack(p)
 			m.packInUse(p.Version)
 			m.packReloads.WithLabelValues("loaded").Inc()
 		}, func() { m.packReloads.WithLabelValues("rejected").Inc() })
 	}
+	go clientsWatch.run(watchCtx, func(cs *idp.Clients) {
+		registry.Set(cs)
+		m.clientsReloads.WithLabelValues("loaded").Inc()
+	}, func() { m.clientsReloads.WithLabelValues("rejected").Inc() })
+	// The OAuth server's key schedule and garbage collection use the store: they
+	// stop, and are waited for, before it closes.
+	maintainCtx, stopMaintaining := context.WithCancel(ctx)
+	maintained := startOAuthMaintenance(maintainCtx, oauth, cfg.OAuthMaintenance)
+	defer func() {
+		stopMaintaining()
+		maintained()
+	}()
+
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)
+	if cfg.Demo {
+		fmt.Fprintf(announce, "demo OAuth client: client_id %s, client_secret %s (not secret: --demo only)\n", demoClientID, demoClientSecret)
+		fmt.Fprintf(announce, "demo decision API key: %s (not secret: --demo only)\n", demoAPIKey)
+	}
 	fmt.Fprintf(announce, "fullmakt listening on http://%s\n", ln.Addr())
 
 	served := make(chan error, 1)

@@ -76,7 +76,7 @@ func TestServe(t *testing.T) {
 		{name: "readiness", method: "GET", path: "/readyz", wantStatus: 200, wantBody: []string{"ready"}},
 		{
 			name: "front page", method: "GET", path: "/", wantStatus: 200,
-			wantBody:    []string{`<html lang="en">`, "The portal arrives here", cast[0].Name, cast[0].Story, cast[0].ID.Masked(), cast[len(cast)-1].Name},
+			wantBody:    []string{`<html lang="en">`, "The portal arrives here", cast[0].Name, cast[0].Story, cast[0].ID.Masked(), cast[len(cast)-1].Name, demoClientSecret},
 			wantNot:     []string{cast[0].ID.String(), cast[len(cast)-1].ID.String(), "<script", "style="},
 			wantHeaders: browserHeaders,
 		},
@@ -174,6 +174,9 @@ func TestServeWithoutDemo(t *testing.T) {
 	resp.Body.Close()
 	if name := demo.Cast(time.Now())[0].Name; strings.Contains(string(body), name) {
 		t.Errorf("GET / without --demo lists the cast (%s)", name)
+	}
+	if strings.Contains(string(body), demoClientSecret) {
+		t.Error("GET / without --demo shows the demo client's secret")
 	}
 	if !strings.Contains(string(body), "fullmakt serve --demo") {
 		t.Errorf("GET / without --demo does not say how to get the demo:\n%s", body)

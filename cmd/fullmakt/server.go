@@ -8,6 +8,7 @@ import (
 
 	"github.com/fullmakt/fullmakt/authz/authzen"
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+	"github.com/fullmakt/fullmakt/idp"
 )
 
 // changeReader is what the readiness probe needs from the store.
@@ -25,6 +26,9 @@ type server struct {
 	demo    bool
 	cast    []demo.Character // the demo cast, when demo is on
 	authzen *authzen.API     // the decision API
+	oauth   *idp.Server      // the OAuth 2.0 / OpenID Connect server
+	// demoLogin is the OAuth server's login in demo mode; nil otherwise.
+	demoLogin *demoLogin
 }
 
 // newServer parses the templates and registers the metrics. cast is shown on the

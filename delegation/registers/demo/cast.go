@@ -96,11 +96,7 @@ func newCast(now time.Time) (cast, error) {
 		who[m.key] = p
 		c.persons = append(c.persons, p)
 	}
-	for i := 0; c.org.ID == ""; i++ {
-		if id, ok := delegation.OrganizationNumber(castOrgBase + i); ok {
-			c.org = delegation.Organization{ID: id, Name: castOrgName}
-		}
-	}
+	c.org = CastOrganization()
 	c.roles = []delegation.Role{
 		{Person: who["sofie"].ID, Organization: c.org.ID, Role: "ceo"},
 		{Person: who["erik"].ID, Organization: c.org.ID, Role: "chair"},
@@ -174,6 +170,17 @@ func Cast(now time.Time) []Character {
 		chars[i] = Character{ID: c.persons[i].ID, Name: m.name, Age: m.age, Story: stories.Replace(m.story)}
 	}
 	return chars
+}
+
+// CastOrganization returns the demo cast's organisation, Fjordtech Demo AS: Sofie
+// Lund is its CEO and Erik Solberg chairs its board. Its number is the same in every
+// month.
+func CastOrganization() delegation.Organization {
+	for i := 0; ; i++ {
+		if id, ok := delegation.OrganizationNumber(castOrgBase + i); ok {
+			return delegation.Organization{ID: id, Name: castOrgName}
+		}
+	}
 }
 
 // WriteCast writes the demo cast, in the register import format, as it is on the day

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fullmakt/fullmakt/authz/authzen"
+	"github.com/fullmakt/fullmakt/delegation/registers/demo"
+	"github.com/fullmakt/fullmakt/idp"
+)
+
+// The demo client of the OAuth server: with --demo, agencies' examples work out of
+// the box with this id and secret, as the decision API's demo key does. The secret
+// is printed at start and in the README: never use --demo in production.
+const (
+	demoClientSecret = "fullmakt-demo-secret-not-secret"
+	demoAudience     = "http://localhost:8080/demo-agency"
+)
+
+// demoOAuthClient is demo-agency as an OAuth client: a confidential web client
+// that may use every grant, act for others, collect consents for the demo cast's
+// organisation, and call the decision API with a token of scope decide.
+func demoOAuthClient() idp.Client {
+	return idp.Client{
+		ID:                      demoClientID,
+		Name:                    "Demo agency",
+		Organization:            demo.CastOrganization().ID,
+		SecretHash:              idp.HashSecret(demoClientSecret),
+		TokenEndpointAuthMethod: idp.AuthMethodSecretBasic,
+		GrantTypes:              []string{"authorization_code", "refresh_token", "client_credentials", idp.GrantTypeTokenExchange},
+		Scopes:                  []string{"openid", "profile", "represent", idp.ScopeDecide},
+		RedirectURIs:            []string{"http://localhost:8080/callback", "http://127.0.0.1:8080/callback"},
+		Audiences:               []string{demoAudience},
+		Services:                []string{"*"},
+		PID:                     true,
+		DetailedReasons:         true,
+		AuthorizationDetailsTypes: []string{
+			string(idp.DetailRepresentation), string(idp.DetailConsent),
+		},
+	}
+}
+
+// clientsFile is where serve reads its OAuth clients: --clients FILE, or the
+// clients file in the data directory (the same one `fullmakt client` edits), which
+// may be missing, and then there are no clients until it appears.
+type clientsFile struct {
+	path     string
+	explicit bool // named by --clients: it must exist
+	demo     bool // add demo-agency to the file's clients
+}
+
+func newClientsFile(cfg ServeConfig) clientsFile {
+	if cfg.ClientsFile != "" {
+		return clientsFile{path: cfg.ClientsFile, explicit: true, demo: cfg.Demo}
+	}
+	return clientsFile{path: filepath.Join(cfg.DataDir, clientsFileName), demo: cfg.Demo}
+}
+
+// fingerprint is the file's modification time, size and content hash: "absent"
+// when an optional file does not exist.
+func (f clientsFile) fingerprint() (string, error) {
+	file, err := os.Open(f.path)
+	if errors.Is(err, fs.ErrNotExist) && !f.explicit {
+		return "absent", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, file); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d/%d/%x", st.ModTime().UnixNano(), st.Size(), h.Sum(nil)), nil
+}
+
+// load reads the clients, and adds demo-agency in demo mode unless the file
+// declares a client of that id itself.
+func (f clientsFile) load() (*idp.Clients, error) {
+	var list []idp.Client
+	cs, err := idp.LoadClients(f.path)
+	switch {
+	case err == nil:
+		list = cs.All()
+	case errors.Is(err, fs.ErrNotExist) && !f.explicit:
+	default:
+		return nil, err
+	}
+	if f.demo && !slices.ContainsFunc(list, func(c idp.Client) bool { return c.ID == demoClientID }) {
+		list = append(list, demoOAuthClient())
+	}
+	return idp.NewClients(list)
+}
+
+// clientsWatcher reloads the clients file when it changes.
+type clientsWatcher = fileWatcher[*idp.Clients]
+
+// newClientsWatcher loads the clients; it fails when they do not load at start.
+func newClientsWatcher(cfg ServeConfig, log *slog.Logger) (*clientsWatcher, *idp.Clients, error) {
+	f := newClientsFile(cfg)
+	w := &clientsWatcher{
+		what: "clients file", running: "the running clients", where: slog.String("file", f.path),
+		interval: cfg.ClientsReload, log: log,
+		fingerprint: f.fingerprint,
+		load:        f.load,
+		describe:    func(cs *idp.Clients) []slog.Attr { return []slog.Attr{slog.Int("clients", cs.Len())} },
+	}
+	cs, err := w.start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("--clients %s: %w", f.path, err)
+	}
+	return w, cs, nil
+}
+
+// tokenAuthenticator lets the decision API's callers authenticate with an API key
+// or with an OAuth access token the server issued to them for themselves (client
+// credentials) with the scope decide. Keys are tried first: comparing hashes is
+// far cheaper than verifying a signature.
+type tokenAuthenticator struct {
+	keys   authzen.Authenticator
+	tokens tokenClients
+}
+
+// tokenClients finds the client of an access token (*idp.Server).
+type tokenClients interface {
+	ClientOfToken(ctx context.Context, token, scope string) (*idp.Client, bool)
+}
+
+// Authenticate implements authzen.Authenticator.
+func (a tokenAuthenticator) Authenticate(r *http.Request) (authzen.Client, bool) {
+	if c, ok := a.keys.Authenticate(r); ok {
+		return c, true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return authzen.Client{}, false
+	}
+	c, ok := a.tokens.ClientOfToken(r.Context(), strings.TrimSpace(token), idp.ScopeDecide)
+	if !ok {
+		return authzen.Client{}, false
+	}
+	return authzen.Client{ID: c.ID, DetailedReasons: c.DetailedReasons}, true
+}
+
+// noLogin is the login of a server without a login method: a page that says so.
+// (The login issue adds the real ones: eID, passkeys, the picker.)
+type noLogin struct{}
+
+var noLoginPage = template.Must(template.New("nologin").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>You cannot log in here yet – Fullmakt</title>
+<link rel="stylesheet" href="/static/fullmakt.css">
+</head>
+<body>
+<header><p class="brand">Fullmakt</p></header>
+<main>
+<h1>You cannot log in here yet</h1>
+<p>{{if .}}{{.}} sent you here to log in, but{{else}}A service sent you here to log in, but{{end}}
+no login method is configured on this server.</p>
+<p>Go back to the service and try again later, or contact the service.</p>
+</main>
+</body>
+</html>
+`))
+
+// Start implements idp.Login.
+func (noLogin) Start(w http.ResponseWriter, _ *http.Request, req idp.LoginRequest) {
+	setPageHeaders(w.Header(), nil)
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_ = noLoginPage.Execute(w, req.ClientName)
+}
+
+// setPageHeaders sets the headers of a page the OAuth server shows (it is served
+// outside the browser mux, so securityHeaders does not run): the same policy, with
+// the forms of the page also allowed to lead to formActions (the client's redirect
+// URIs: the browser checks form-action against the redirects after a post too).
+func setPageHeaders(h http.Header, formActions []string) {
+	csp := contentSecurityPolicy
+	if len(formActions) > 0 {
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(formActions, " "), 1)
+	}
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+}
+
+// startOAuthMaintenance runs the OAuth server's key schedule and garbage
+// collection until ctx ends; the returned function waits for it to stop.
+func startOAuthMaintenance(ctx context.Context, s *idp.Server, every time.Duration) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Maintain(ctx, every)
+	}()
+	return func() { <-done }
+}
