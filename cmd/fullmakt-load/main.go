@@ -1,19 +1,31 @@
-// Command fullmakt-load is a load generator for the decision API: it sends AuthZEN
-// evaluation requests about real relations of a demo population (sampled from the
-// feed `fullmakt demo-data` wrote and the server imported) over a fixed number of
-// keep-alive connections, and prints throughput and latency percentiles per
-// connection count as a Markdown table row. docs/BENCHMARKS.md has the commands.
+// Command fullmakt-load is a load generator for Fullmakt's HTTP endpoints: it sends
+// requests over a fixed number of keep-alive connections, and prints throughput and
+// latency percentiles per connection count as Markdown table rows.
+// docs/BENCHMARKS.md has the commands.
+//
+// Modes (-mode):
+//
+//   - decide (the default): AuthZEN evaluation requests about real relations of a
+//     demo population, sampled from the feed `fullmakt demo-data` wrote and the server
+//     imported (-feed), authenticated with an API key (-key).
+//   - cc: client credentials token requests (client_secret_basic) at /token.
+//   - exchange: RFC 8693 token exchanges at /token: a person's access token for one
+//     acting on someone's behalf. The person's token is -subject-token, or, against
+//     `fullmakt serve --demo`, one the tool gets first through the demo login
+//     (-actor logs in at level high; -party is whom the exchanged tokens act for).
+//   - introspect: RFC 7662 introspection at /introspect of a pool of distinct access
+//     tokens (-pool) the tool mints first with client credentials.
+//
+// The token modes authenticate as -client-id with -client-secret (by default the
+// demo client of `serve --demo`).
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -21,9 +33,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/fullmakt/fullmakt/delegation"
-	"github.com/fullmakt/fullmakt/delegation/registers/demo"
 )
 
 func main() {
@@ -34,30 +43,62 @@ func main() {
 }
 
 type config struct {
+	mode     string
 	url      string
-	key      string
-	feed     string
 	conns    []int
 	duration time.Duration
 	warmup   time.Duration
-	batch    int // evaluations per call; 1 uses /access/v1/evaluation
-	samples  int
+
+	// decide
+	key     string
+	feed    string
+	batch   int // evaluations per call; 1 uses /access/v1/evaluation
+	samples int
+
+	// the token modes
+	clientID, clientSecret string
+	scope                  string
+	subjectToken           string
+	actor, party           string
+	audience               string
+	service                string
+	pool                   int
 }
+
+// Defaults of the token modes: the demo client of `fullmakt serve --demo`.
+const (
+	demoClientID     = "demo-agency"
+	demoClientSecret = "fullmakt-demo-secret-not-secret"
+	demoAudience     = "http://localhost:8080/demo-agency"
+)
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var cfg config
 	var conns string
 	fs := flag.NewFlagSet("fullmakt-load", flag.ContinueOnError)
+	fs.StringVar(&cfg.mode, "mode", "decide", "what to load: decide, cc, exchange or introspect")
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "base URL of the server")
-	fs.StringVar(&cfg.key, "key", os.Getenv("FULLMAKT_LOAD_KEY"), "API key (or $FULLMAKT_LOAD_KEY)")
-	fs.StringVar(&cfg.feed, "feed", "", "the demo feed the server imported (JSON Lines)")
 	fs.StringVar(&conns, "c", "8,32,128", "connection counts to run, comma-separated")
 	fs.DurationVar(&cfg.duration, "d", 20*time.Second, "how long to measure at each connection count")
 	fs.DurationVar(&cfg.warmup, "warmup", 3*time.Second, "unmeasured load before each measurement")
-	fs.IntVar(&cfg.batch, "batch", 1, "evaluations per call; above 1 uses /access/v1/evaluations")
-	fs.IntVar(&cfg.samples, "samples", 2000, "relations sampled per kind from the feed")
+	fs.StringVar(&cfg.key, "key", os.Getenv("FULLMAKT_LOAD_KEY"), "decide: API key (or $FULLMAKT_LOAD_KEY)")
+	fs.StringVar(&cfg.feed, "feed", "", "decide: the demo feed the server imported (JSON Lines)")
+	fs.IntVar(&cfg.batch, "batch", 1, "decide: evaluations per call; above 1 uses /access/v1/evaluations")
+	fs.IntVar(&cfg.samples, "samples", 2000, "decide: relations sampled per kind from the feed")
+	fs.StringVar(&cfg.clientID, "client-id", demoClientID, "token modes: the client to authenticate as (client_secret_basic)")
+	fs.StringVar(&cfg.clientSecret, "client-secret", envOr("FULLMAKT_LOAD_CLIENT_SECRET", demoClientSecret), "token modes: its secret (or $FULLMAKT_LOAD_CLIENT_SECRET)")
+	fs.StringVar(&cfg.scope, "scope", "decide", "cc, introspect: the scope to ask for")
+	fs.StringVar(&cfg.subjectToken, "subject-token", "", "exchange: a person's access token (default: log in through the demo login)")
+	fs.StringVar(&cfg.actor, "actor", "Kari", "exchange: the demo cast member (first name) who logs in through the demo login")
+	fs.StringVar(&cfg.party, "party", "Emma", "exchange: the demo cast member (first name) the exchanged tokens act for")
+	fs.StringVar(&cfg.audience, "audience", demoAudience, "exchange: the audience of the exchanged tokens")
+	fs.StringVar(&cfg.service, "service", "skatteetaten.skattemelding", "exchange: the service the exchanged tokens are for (action read)")
+	fs.IntVar(&cfg.pool, "pool", 200, "introspect: distinct tokens to mint and introspect in turn")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("no arguments expected, got %q", fs.Args())
 	}
 	for _, s := range strings.Split(conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -66,6 +107,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		cfg.conns = append(cfg.conns, n)
 	}
+	cfg.url = strings.TrimRight(cfg.url, "/")
+	switch cfg.mode {
+	case "decide":
+		return runDecide(ctx, cfg, out)
+	case "cc", "exchange", "introspect":
+		return runToken(ctx, cfg, out)
+	}
+	return fmt.Errorf("-mode: %q is not decide, cc, exchange or introspect", cfg.mode)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// runDecide loads the decision API.
+func runDecide(ctx context.Context, cfg config, out io.Writer) error {
 	if cfg.feed == "" || cfg.key == "" || cfg.batch < 1 {
 		return errors.New("-feed and -key are required, and -batch must be at least 1")
 	}
@@ -77,9 +137,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.batch > 1 {
 		endpoint = "/access/v1/evaluations"
 	}
+	url := cfg.url + endpoint
 	fmt.Fprintf(out, "| endpoint | evaluations/call | connections | calls/s | decisions/s | p50 ms | p90 ms | p99 ms | errors | allowed |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cfg.conns {
-		r, err := measure(ctx, cfg, endpoint, bodies, c)
+		r, err := measure(ctx, cfg, c, func(client *http.Client, i int) (int, int, error) {
+			return decide(client, url, cfg.key, bodies[i%len(bodies)])
+		})
 		if err != nil {
 			return err
 		}
@@ -91,76 +154,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// query is one evaluation: a relation from the feed, or a stranger, or oneself.
-type query struct {
-	Subject  map[string]any `json:"subject"`
-	Action   map[string]any `json:"action"`
-	Resource map[string]any `json:"resource"`
-	Context  map[string]any `json:"context,omitempty"`
-}
-
-// requestBodies samples the feed and builds the request bodies: a mix of parents,
-// guardians, role holders, fullmakt holders, people acting for themselves, and
-// strangers (a random person asking about another), in equal shares.
-func requestBodies(cfg config) ([][]byte, error) {
-	f, err := os.Open(cfg.feed)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	pairs, persons, err := demo.Sample(f, cfg.samples, 1)
-	if err != nil {
-		return nil, err
-	}
-	if len(persons) < 2 {
-		return nil, errors.New("the feed has fewer than two persons")
-	}
-	service := map[delegation.RelationKind]string{
-		delegation.RelParent: "skatteetaten.skattemelding", delegation.RelGuardian: "skatteetaten.skattemelding",
-		delegation.RelRole: "brreg.arsregnskap", delegation.RelFullmakt: "skatteetaten.skattemelding",
-	}
-	rng := rand.New(rand.NewPCG(2, 3))
-	var qs []query
-	q := func(actor, party delegation.PartyID, svc string) query {
-		qu := query{
-			Subject:  map[string]any{"type": "person", "id": actor, "properties": map[string]any{"acr": "http://eidas.europa.eu/LoA/high"}},
-			Action:   map[string]any{"name": "read"},
-			Resource: map[string]any{"type": "service", "id": svc},
-		}
-		if party != "" {
-			kind := "person"
-			if party.Kind() == delegation.KindOrganization {
-				kind = "organization"
-			}
-			qu.Context = map[string]any{"party": map[string]any{"type": kind, "id": party}}
-		}
-		return qu
-	}
-	for k, ps := range pairs {
-		for _, p := range ps {
-			qs = append(qs, q(p.Actor, p.Party, service[k]))
-		}
-	}
-	for range cfg.samples {
-		a, b := persons[rng.IntN(len(persons))], persons[rng.IntN(len(persons))]
-		qs = append(qs, q(a, b, "skatteetaten.skattemelding"), q(a, "", "skatteetaten.skattemelding"))
-	}
-	rng.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
-	var bodies [][]byte
-	for i := 0; i+cfg.batch <= len(qs); i += cfg.batch {
-		var v any = qs[i]
-		if cfg.batch > 1 {
-			v = map[string]any{"evaluations": qs[i : i+cfg.batch]}
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		bodies = append(bodies, b)
-	}
-	return bodies, nil
-}
-
 type result struct {
 	rps           float64
 	p50, p90, p99 time.Duration
@@ -168,13 +161,17 @@ type result struct {
 	allowed       float64
 }
 
+// call makes the i-th request of a worker and returns, for the decision API, how
+// many decisions it carried and how many of those allowed (1, 1 for a request of
+// another kind that succeeded).
+type call func(client *http.Client, i int) (allowed, decisions int, err error)
+
 // measure runs c workers, each with its own keep-alive connection, first for the
 // warm-up and then for the measured duration.
-func measure(ctx context.Context, cfg config, endpoint string, bodies [][]byte, c int) (result, error) {
+func measure(ctx context.Context, cfg config, c int, do call) (result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	url := strings.TrimRight(cfg.url, "/") + endpoint
 
 	type worker struct {
 		lat            []time.Duration
@@ -194,7 +191,7 @@ func measure(ctx context.Context, cfg config, endpoint string, bodies [][]byte, 
 				if t0.After(stop) || ctx.Err() != nil {
 					return
 				}
-				allowed, decisions, err := call(client, url, cfg.key, bodies[j%len(bodies)])
+				allowed, decisions, err := do(client, j)
 				if t0.Before(measureFrom) {
 					continue
 				}
@@ -234,47 +231,4 @@ func measure(ctx context.Context, cfg config, endpoint string, bodies [][]byte, 
 		r.allowed = float64(allowed) / float64(decisions)
 	}
 	return r, nil
-}
-
-// call posts one body and counts the permitted decisions in the answer.
-func call(client *http.Client, url, key string, body []byte) (allowed, decisions int, err error) {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, 0, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
-	}
-	var answer struct {
-		Decision    *bool `json:"decision"`
-		Evaluations []struct {
-			Decision bool `json:"decision"`
-		} `json:"evaluations"`
-	}
-	if err := json.Unmarshal(b, &answer); err != nil {
-		return 0, 0, err
-	}
-	if answer.Decision != nil {
-		if *answer.Decision {
-			allowed = 1
-		}
-		return allowed, 1, nil
-	}
-	for _, e := range answer.Evaluations {
-		if e.Decision {
-			allowed++
-		}
-	}
-	return allowed, len(answer.Evaluations), nil
 }

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,5 +82,131 @@ func TestRun(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"-feed", feed}, &out); err == nil {
 		t.Error("run() without a key succeeded")
+	}
+}
+
+// tokenServer is a stand-in for the OAuth endpoints of `fullmakt serve --demo`: it
+// checks what fullmakt-load sends, as the real server would, and counts it.
+type tokenServer struct {
+	mu          sync.Mutex
+	state       string          // of the last authorization request
+	introspects map[string]bool // tokens introspected
+	counts      map[string]int  // requests by grant type or path
+}
+
+func (s *tokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fail := func(format string, args ...any) { http.Error(w, fmt.Sprintf(format, args...), http.StatusBadRequest) }
+	if r.Method == http.MethodPost && r.URL.Path != "/login/demo" {
+		if id, secret, ok := r.BasicAuth(); !ok || id != demoClientID || secret != demoClientSecret {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+	}
+	if err := r.ParseForm(); err != nil {
+		fail("%v", err)
+		return
+	}
+	kari, _ := castMember("Kari")
+	emma, _ := castMember("Emma")
+	switch r.URL.Path {
+	case "/authorize":
+		if r.Form.Get("code_challenge_method") != "S256" || r.Form.Get("client_id") != demoClientID || r.Form.Get("redirect_uri") != demoRedirectURI {
+			fail("bad authorization request %v", r.Form)
+			return
+		}
+		s.state = r.Form.Get("state")
+		fmt.Fprint(w, `<form><input type="hidden" name="login" value="L1"></form>`)
+	case "/login/demo":
+		if r.PostForm.Get("login") != "L1" || r.PostForm.Get("person") != strconv.Itoa(castIndex(kari.ID)) || r.PostForm.Get("acr") != "http://eidas.europa.eu/LoA/high" {
+			fail("bad login form %v", r.PostForm)
+			return
+		}
+		http.Redirect(w, r, demoRedirectURI+"?code=the-code&state="+url.QueryEscape(s.state), http.StatusSeeOther)
+	case "/token":
+		grant := r.PostForm.Get("grant_type")
+		s.counts[grant]++
+		switch grant {
+		case "client_credentials":
+			fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"bearer"}`, s.counts[grant])
+		case "authorization_code":
+			if r.PostForm.Get("code") != "the-code" || r.PostForm.Get("code_verifier") == "" {
+				fail("bad code exchange %v", r.PostForm)
+				return
+			}
+			fmt.Fprint(w, `{"access_token":"subject"}`)
+		case grantTokenExchange:
+			if r.PostForm.Get("subject_token") != "subject" || r.PostForm.Get("audience") != demoAudience ||
+				!strings.Contains(r.PostForm.Get("authorization_details"), `"id":"`+string(emma.ID)+`"`) {
+				fail("bad token exchange %v", r.PostForm)
+				return
+			}
+			fmt.Fprint(w, `{"access_token":"exchanged","issued_token_type":"`+tokenTypeAccessToken+`"}`)
+		default:
+			fail("unsupported grant %q", grant)
+		}
+	case "/introspect":
+		s.counts["introspect"]++
+		s.introspects[r.PostForm.Get("token")] = true
+		fmt.Fprint(w, `{"active":true}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestTokenModes(t *testing.T) {
+	stand := &tokenServer{introspects: map[string]bool{}, counts: map[string]int{}}
+	srv := httptest.NewServer(stand)
+	defer srv.Close()
+	short := []string{"-url", srv.URL, "-c", "2", "-d", "200ms", "-warmup", "20ms"}
+	count := func(key string) int {
+		stand.mu.Lock()
+		defer stand.mu.Unlock()
+		return stand.counts[key]
+	}
+
+	var out bytes.Buffer
+	if err := run(t.Context(), append([]string{"-mode", "cc"}, short...), &out); err != nil {
+		t.Fatal(err)
+	}
+	if count("client_credentials") == 0 || !strings.Contains(out.String(), "| cc | /token | 2 |") || !strings.HasSuffix(out.String(), "| 0 |\n") {
+		t.Errorf("-mode cc made %d requests and printed:\n%s\nwant a row for 2 connections and no errors", count("client_credentials"), out.String())
+	}
+
+	out.Reset()
+	if err := run(t.Context(), append([]string{"-mode", "exchange"}, short...), &out); err != nil {
+		t.Fatal(err)
+	}
+	if count("authorization_code") != 1 || count(grantTokenExchange) == 0 || !strings.Contains(out.String(), "| exchange | /token | 2 |") {
+		t.Errorf("-mode exchange: %d code exchanges, %d token exchanges; printed:\n%s\nwant one login and many exchanges",
+			count("authorization_code"), count(grantTokenExchange), out.String())
+	}
+	exchanges := count(grantTokenExchange)
+	if err := run(t.Context(), append([]string{"-mode", "exchange", "-subject-token", "subject"}, short...), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if count("authorization_code") != 1 || count(grantTokenExchange) == exchanges {
+		t.Errorf("-mode exchange -subject-token logged in again (%d code exchanges) or did not exchange", count("authorization_code"))
+	}
+
+	out.Reset()
+	cc := count("client_credentials")
+	if err := run(t.Context(), append([]string{"-mode", "introspect", "-pool", "5"}, short...), &out); err != nil {
+		t.Fatal(err)
+	}
+	stand.mu.Lock()
+	distinct := len(stand.introspects)
+	stand.mu.Unlock()
+	if count("client_credentials")-cc != 5 || distinct != 5 || count("introspect") <= 5 || !strings.Contains(out.String(), "| introspect | /introspect | 2 |") {
+		t.Errorf("-mode introspect -pool 5 minted %d tokens, introspected %d distinct ones in %d requests; printed:\n%s",
+			count("client_credentials")-cc, distinct, count("introspect"), out.String())
+	}
+
+	if err := run(t.Context(), append([]string{"-mode", "cc", "-client-secret", "wrong"}, short...), io.Discard); err == nil || !strings.Contains(err.Error(), "no call answered") {
+		t.Errorf("-mode cc with a wrong secret = %v, want no call answered", err)
+	}
+	if err := run(t.Context(), []string{"-mode", "frob"}, io.Discard); err == nil {
+		t.Error("-mode frob succeeded")
 	}
 }
