@@ -339,6 +339,7 @@ func newFixture(t testing.TB, cfg ...func(*idp.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(f.server.Close)
 	f.login.server = f.server
 	mux := http.NewServeMux()
 	f.server.Routes(mux)

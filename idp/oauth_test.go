@@ -186,6 +186,7 @@ func TestSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(restarted.Close)
 	if got := restarted.Subject(f.parent.ID); got != first {
 		t.Errorf("after a restart Subject = %q, want %q", got, first)
 	}

@@ -203,7 +203,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		cfg: cfg, grants: d.Grants, keys: keys, clients: d.Clients, decider: d.Decider,
 		registry: d.Registry, login: d.Login, log: d.Log, now: d.Now, subjects: subjects,
 	}
-	s.store = &storage{grants: d.Grants, clients: d.Clients, now: d.Now}
+	s.store = &storage{grants: d.Grants, clients: d.Clients, now: d.Now, behind: newWriteBehind(d.Grants, d.Log)}
 	s.fcfg = &fosite.Config{
 		AccessTokenLifespan:            cfg.AccessTokenLifetime,
 		RefreshTokenLifespan:           cfg.RefreshTokenLifetime,
@@ -303,6 +303,12 @@ func (s *Server) Maintain(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// Close writes the access-token records still waiting to be written. Call it
+// before closing the store; the server must not be used afterwards.
+func (s *Server) Close() {
+	s.store.behind.close()
 }
 
 // Keys returns the signing keys.

@@ -166,6 +166,8 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		ln.Close()
 		return fmt.Errorf("the OAuth server: %w", err)
 	}
+	// Before the decision point and the store close (deferred earlier, so run later).
+	defer oauth.Close()
 	if demoLogin != nil {
 		demoLogin.server = oauth
 	}
