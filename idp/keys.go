@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/fullmakt/fullmakt/idp/grants"
@@ -116,7 +118,23 @@ type Keys struct {
 
 	mu   sync.Mutex // serializes Refresh and Rotate: one schedule step at a time
 	snap atomic.Pointer[keySnapshot]
+
+	// verified remembers, by a hash of the whole token, tokens whose signature
+	// checked out, until they expire: introspection, token exchange and the
+	// decision API meet the same token again and again, and the ES256 check is
+	// most of what they cost. A hit still needs the token's key to be published.
+	verified *lru.Cache[[sha256.Size]byte, verifiedToken]
 }
+
+// verifiedToken is a token that passed Decode, and until when that holds.
+type verifiedToken struct {
+	token *jwt.Token
+	kid   string
+	exp   time.Time
+}
+
+// verifiedCacheSize bounds the tokens Decode remembers (a few MB).
+const verifiedCacheSize = 16384
 
 var _ jwt.Signer = (*Keys)(nil)
 
@@ -125,7 +143,8 @@ var _ jwt.Signer = (*Keys)(nil)
 // time.Now is). It does no I/O: call Refresh before signing.
 // An invalid cfg makes Refresh and Rotate fail with cfg.Validate's error.
 func NewKeys(store grants.Store, cfg KeyConfig, now func() time.Time) *Keys {
-	return &Keys{store: store, cfg: cfg.withDefaults(), cfgErr: cfg.Validate(), now: now}
+	verified, _ := lru.New[[sha256.Size]byte, verifiedToken](verifiedCacheSize) // only a size ≤ 0 fails
+	return &Keys{store: store, cfg: cfg.withDefaults(), cfgErr: cfg.Validate(), now: now, verified: verified}
 }
 
 // loadedKey is a stored key with its private key parsed.
@@ -517,7 +536,15 @@ func (k *Keys) Decode(_ context.Context, token string) (*jwt.Token, error) {
 			Inner: errors.New("idp: a token is three base64url parts separated by dots")}
 	}
 	snap := k.snap.Load()
-	return jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+	sum := sha256.Sum256([]byte(token))
+	if v, ok := k.verified.Get(sum); ok && k.now().Before(v.exp) && snap != nil && snap.byID[v.kid] != nil {
+		// A copy: callers may change the maps they get.
+		t := *v.token
+		t.Header = maps.Clone(v.token.Header)
+		t.Claims = maps.Clone(v.token.Claims)
+		return &t, nil
+	}
+	t, err := jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("idp: the token names no key (kid)")
@@ -534,6 +561,30 @@ func (k *Keys) Decode(_ context.Context, token string) (*jwt.Token, error) {
 		}
 		return &key.private.PublicKey, nil
 	})
+	if err == nil {
+		kid, _ := t.Header["kid"].(string)
+		if exp, ok := claimTime(t.Claims["exp"]); ok {
+			cached := *t
+			cached.Header = maps.Clone(t.Header)
+			cached.Claims = maps.Clone(t.Claims)
+			k.verified.Add(sum, verifiedToken{token: &cached, kid: kid, exp: exp})
+		}
+	}
+	return t, err
+}
+
+// claimTime reads a NumericDate claim (RFC 7519 §2) as JSON decoding left it.
+func claimTime(v any) (time.Time, bool) {
+	switch n := v.(type) {
+	case float64:
+		return time.Unix(int64(n), 0), true
+	case int64:
+		return time.Unix(n, 0), true
+	case json.Number:
+		i, err := n.Int64()
+		return time.Unix(i, 0), err == nil
+	}
+	return time.Time{}, false
 }
 
 // Validate implements jwt.Signer: Decode, then the token's signature.
