@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"slices"
 
@@ -317,10 +316,12 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 	s.loginPage(w, http.StatusBadRequest, msg)
 }
 
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+// errorPageSource is the page shown for a request that cannot be answered with a
+// redirect; New parses it.
+const errorPageSource = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Fullmakt</title></head>
 <body><main><h1>Something went wrong</h1><p>{{.}}</p></main></body></html>
-`))
+`
 
 // loginPage shows a plain error page.
 func (s *Server) loginPage(w http.ResponseWriter, status int, msg string) {
@@ -328,7 +329,7 @@ func (s *Server) loginPage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = errorPage.Execute(w, msg)
+	_ = s.errorPage.Execute(w, msg)
 }
 
 // randomID returns 32 random bytes, base64url.

@@ -106,10 +106,6 @@ func (s *Server) metadataFor(pack *authz.Pack) Metadata {
 	}
 }
 
-func (s *Server) discoveryDocument() ([]byte, error) {
-	return json.MarshalIndent(s.metadataFor(s.decider.Pack()), "", "  ")
-}
-
 // metadata serves the discovery document.
 func (s *Server) metadata() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

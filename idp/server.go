@@ -25,6 +25,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -158,7 +159,7 @@ type Server struct {
 	now      func() time.Time
 	// subjects keys the HMAC that turns a party id into its opaque sub.
 	subjects  []byte
-	discovery []byte
+	errorPage *template.Template
 }
 
 // New builds the server: it loads (or creates, the first time) its secrets and
@@ -202,6 +203,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	s := &Server{
 		cfg: cfg, grants: d.Grants, keys: keys, clients: d.Clients, decider: d.Decider,
 		registry: d.Registry, login: d.Login, log: d.Log, now: d.Now, subjects: subjects,
+	}
+	if s.errorPage, err = template.New("error").Parse(errorPageSource); err != nil {
+		return nil, fmt.Errorf("idp: the error page: %w", err)
 	}
 	s.store = &storage{grants: d.Grants, clients: d.Clients, now: d.Now, behind: newWriteBehind(d.Grants, d.Log)}
 	s.fcfg = &fosite.Config{
@@ -277,9 +281,6 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	s.fcfg.RevocationHandlers = fosite.RevocationHandlers{revocation}
 	s.fcfg.PushedAuthorizeEndpointHandlers = fosite.PushedAuthorizeEndpointHandlers{parHandler}
 	s.provider = fosite.NewOAuth2Provider(s.store, s.fcfg)
-	if s.discovery, err = s.discoveryDocument(); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
