@@ -19,7 +19,8 @@ const ScopeDecide = "decide"
 // the client.
 //
 // Every call reads the token's record from the store (so a revocation counts at
-// once) and verifies the signature. It is safe for concurrent use.
+// once); the signature is verified the first time a token is seen (Keys remembers
+// it until the token expires). It is safe for concurrent use.
 func (s *Server) ClientOfToken(ctx context.Context, token, scope string) (*Client, bool) {
 	if token == "" || scope == "" {
 		return nil, false

@@ -28,25 +28,13 @@ const maxClientSecretGrace = 30 * 24 * time.Hour
 // runClient is `fullmakt client add|list|show|rotate-secret|remove`: it edits the
 // clients file, which the server reloads when it changes.
 func runClient(ctx context.Context, c cli, args []string) int {
-	sub := map[string]func(context.Context, cli, []string) int{
+	return subcommands(ctx, c, "client", args, map[string]func(context.Context, cli, []string) int{
 		"add":           runClientAdd,
 		"list":          runClientList,
 		"show":          runClientShow,
 		"rotate-secret": runClientRotateSecret,
 		"remove":        runClientRemove,
-	}
-	if len(args) > 0 {
-		if f, ok := sub[args[0]]; ok {
-			return f(ctx, c, args[1:])
-		}
-	}
-	w, code := c.stderr, exitUsage
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		w, code = c.stdout, exitOK
-	} else if len(args) > 0 {
-		fmt.Fprintf(c.stderr, "fullmakt client: unknown subcommand %q\n\n", args[0])
-	}
-	fmt.Fprint(w, `Usage:
+	}, `Usage:
   fullmakt client add ID [flags]                  declare a client; prints its secret once
   fullmakt client list [flags]                    list the clients
   fullmakt client show ID [flags]                 print a client as JSON, without secrets
@@ -57,7 +45,6 @@ The clients are in one JSON file, DIR/clients.json (--data DIR, or --clients FIL
 which a running server reloads when it changes. Secrets are generated, never chosen,
 and the file keeps only their SHA-256 hashes. See docs/OPERATIONS.md.
 `)
-	return code
 }
 
 // clientsFileFlags are the flags naming the clients file.

@@ -16,22 +16,10 @@ import (
 // runKeys is `fullmakt keys list|rotate`: the operator's view of the token signing
 // keys, which the server otherwise creates, rotates and retires on its own.
 func runKeys(ctx context.Context, c cli, args []string) int {
-	sub := map[string]func(context.Context, cli, []string) int{
+	return subcommands(ctx, c, "keys", args, map[string]func(context.Context, cli, []string) int{
 		"list":   runKeysList,
 		"rotate": runKeysRotate,
-	}
-	if len(args) > 0 {
-		if f, ok := sub[args[0]]; ok {
-			return f(ctx, c, args[1:])
-		}
-	}
-	w, code := c.stderr, exitUsage
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		w, code = c.stdout, exitOK
-	} else if len(args) > 0 {
-		fmt.Fprintf(c.stderr, "fullmakt keys: unknown subcommand %q\n\n", args[0])
-	}
-	fmt.Fprint(w, `Usage:
+	}, `Usage:
   fullmakt keys list [flags]            list the signing keys and what each does now
   fullmakt keys rotate [--now] [flags]  make a new signing key
 
@@ -44,7 +32,6 @@ have leaked (rotate --now).
 The keys are in the database DIR/`+dbFile+`, which fullmakt serve holds while it
 runs: stop the server first, or the command waits --lock-timeout and gives up.
 `)
-	return code
 }
 
 // KeysConfig configures `fullmakt keys`.

@@ -88,6 +88,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return exitUsage
 }
 
+// subcommands runs the subcommand of command named by args[0], or prints usage:
+// on stdout for help, on stderr (with exit status 2) for anything else.
+func subcommands(ctx context.Context, c cli, command string, args []string, subs map[string]func(context.Context, cli, []string) int, usage string) int {
+	if len(args) > 0 {
+		if f, ok := subs[args[0]]; ok {
+			return f(ctx, c, args[1:])
+		}
+	}
+	w, code := c.stderr, exitUsage
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		w, code = c.stdout, exitOK
+	} else if len(args) > 0 {
+		fmt.Fprintf(c.stderr, "fullmakt %s: unknown subcommand %q\n\n", command, args[0])
+	}
+	fmt.Fprint(w, usage)
+	return code
+}
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Fullmakt is an authorization service for acting on behalf of others: parents for
 their children, guardians for their wards, holders of a power of attorney (fullmakt)

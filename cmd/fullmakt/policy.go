@@ -14,23 +14,11 @@ import (
 
 // runPolicy is `fullmakt policy validate|test|export`: the security team's tools.
 func runPolicy(ctx context.Context, c cli, args []string) int {
-	sub := map[string]func(context.Context, cli, []string) int{
+	return subcommands(ctx, c, "policy", args, map[string]func(context.Context, cli, []string) int{
 		"validate": runPolicyValidate,
 		"test":     runPolicyTest,
 		"export":   runPolicyExport,
-	}
-	if len(args) > 0 {
-		if f, ok := sub[args[0]]; ok {
-			return f(ctx, c, args[1:])
-		}
-	}
-	w, code := c.stderr, exitUsage
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		w, code = c.stdout, exitOK
-	} else if len(args) > 0 {
-		fmt.Fprintf(c.stderr, "fullmakt policy: unknown subcommand %q\n\n", args[0])
-	}
-	fmt.Fprint(w, `Usage:
+	}, `Usage:
   fullmakt policy validate [DIR]          check a policy pack against its schema
   fullmakt policy test [flags] [DIR]      run the pack's decision cases
   fullmakt policy export DIR              write the built-in pack to DIR, to edit
@@ -38,7 +26,6 @@ func runPolicy(ctx context.Context, c cli, args []string) int {
 A pack is a folder with schema.cedarschema, services.json and *.cedar files; without
 DIR the built-in default pack is used. See policies/README.md.
 `)
-	return code
 }
 
 // packDir returns the pack folder named in args (at most one), or "" for the
