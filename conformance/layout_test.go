@@ -21,10 +21,14 @@ func TestDependenciesPointInward(t *testing.T) {
 		{pkg: "delegation"},
 		{pkg: "delegation/registers", allowed: []string{module + "/delegation"}},
 		{pkg: "delegation/registers/demo", allowed: []string{module + "/delegation"}},
-		{pkg: "delegation/bolt", allowed: []string{module + "/delegation", module + "/idp/grants", "go.etcd.io/bbolt", "golang.org/x/sys"}},
-		{pkg: "conformance/storetest", allowed: []string{module + "/delegation", module + "/idp/grants", "github.com/google/go-cmp"}},
+		// The storage ports and what implements or tests them import authz for
+		// authz.Level (idp/accounts), and with it cedar-go.
+		{pkg: "delegation/bolt", allowed: cedar(module+"/delegation", module+"/authz", module+"/idp/grants", module+"/idp/accounts", "go.etcd.io/bbolt", "golang.org/x/sys")},
+		{pkg: "conformance/storetest", allowed: cedar(module+"/delegation", module+"/authz", module+"/idp/grants", module+"/idp/accounts", "github.com/google/go-cmp")},
 		// The OAuth server's storage port: the standard library only.
 		{pkg: "idp/grants"},
+		// The login's storage port: the domain and its levels of assurance.
+		{pkg: "idp/accounts", allowed: cedar(module+"/delegation", module+"/authz")},
 		// The decision core is pure: cedar-go (with its own dependencies) and the
 		// domain's types, nothing else; what sits around it imports inward only.
 		{pkg: "authz", allowed: cedar(module + "/delegation")},

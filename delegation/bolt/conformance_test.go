@@ -7,6 +7,7 @@ import (
 	"github.com/fullmakt/fullmakt/conformance/storetest"
 	"github.com/fullmakt/fullmakt/delegation"
 	"github.com/fullmakt/fullmakt/delegation/bolt"
+	"github.com/fullmakt/fullmakt/idp/accounts"
 	"github.com/fullmakt/fullmakt/idp/grants"
 )
 
@@ -23,6 +24,17 @@ func TestConformance(t *testing.T) {
 
 func TestGrantsConformance(t *testing.T) {
 	storetest.RunGrants(t, func(t *testing.T) grants.Store {
+		s, err := bolt.Open(filepath.Join(t.TempDir(), "fullmakt.db"), bolt.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestAccountsConformance(t *testing.T) {
+	storetest.RunAccounts(t, func(t *testing.T) accounts.Store {
 		s, err := bolt.Open(filepath.Join(t.TempDir(), "fullmakt.db"), bolt.Options{})
 		if err != nil {
 			t.Fatal(err)

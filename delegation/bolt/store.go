@@ -3,10 +3,12 @@
 // sequence appended in the same transaction as the write it records (the decision
 // log, written on every decision made for someone else, records none). The same
 // file keeps the OAuth server's records, the grants.Store port of idp/grants
-// (grants.go).
+// (grants.go), and what the login remembers of a person, the accounts.Store port of
+// idp/accounts (accounts.go).
 //
-// It imports the domain (delegation), the port idp/grants and go.etcd.io/bbolt;
-// nothing in the domain imports it. Only cmd wires it in.
+// It imports the domain (delegation, and authz for a passkey's level of
+// assurance), the ports idp/grants and idp/accounts and go.etcd.io/bbolt; nothing
+// in the domain imports it. Only cmd wires it in.
 package bolt
 
 import (
@@ -175,6 +177,15 @@ var migrations = []func(*bbolt.Tx) error{
 	// 2 → 3: the OAuth server's records, keys and secrets (grants.go).
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bGrants, iGrantRequest, iGrantExpiry, bJTI, bSigningKeys, bSecrets} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	// 3 → 4: passkeys and WebAuthn user handles (accounts.go).
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bPasskeys, iPasskeyPerson, bUserHandles, iUserHandle} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

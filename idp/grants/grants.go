@@ -54,9 +54,18 @@ const (
 	// Login: a pending authorization request waiting for the person to log in, keyed
 	// by the login id the browser carries. Used once.
 	Login
+	// Session: a person's login session, keyed by a hash of the session cookie; its
+	// RequestID is a key of the person, so all their sessions can be ended at once.
+	Session
+	// Flow: a login under way (an authorization request's or the portal's), keyed
+	// by a hash of the flow id. Replaced as the person goes from page to page.
+	Flow
+	// Ceremony: what a browser round trip must come back to, good once: a WebAuthn
+	// challenge, an upstream login's state and nonce. Keyed by a hash of its id.
+	Ceremony
 )
 
-var kindNames = [...]string{"", "code", "pkce", "oidc", "access", "refresh", "par", "login"}
+var kindNames = [...]string{"", "code", "pkce", "oidc", "access", "refresh", "par", "login", "session", "flow", "ceremony"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k != 0 {
@@ -66,7 +75,7 @@ func (k Kind) String() string {
 }
 
 // Valid reports whether k is one of the kinds above.
-func (k Kind) Valid() bool { return k >= Code && k <= Login }
+func (k Kind) Valid() bool { return k >= Code && k <= Ceremony }
 
 // Record is one stored code, token or request.
 type Record struct {
