@@ -9,6 +9,8 @@ import (
 	"github.com/fullmakt/fullmakt/authz/authzen"
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
 	"github.com/fullmakt/fullmakt/idp"
+	"github.com/fullmakt/fullmakt/idp/login"
+	idpweb "github.com/fullmakt/fullmakt/idp/web"
 )
 
 // changeReader is what the readiness probe needs from the store.
@@ -27,8 +29,9 @@ type server struct {
 	cast    []demo.Character // the demo cast, when demo is on
 	authzen *authzen.API     // the decision API
 	oauth   *idp.Server      // the OAuth 2.0 / OpenID Connect server
-	// demoLogin is the OAuth server's login in demo mode; nil otherwise.
-	demoLogin *demoLogin
+	// login is the citizen login (and the OAuth server's), and pages renders it.
+	login *login.Service
+	pages *idpweb.Pages
 }
 
 // newServer parses the templates and registers the metrics. cast is shown on the
@@ -38,9 +41,5 @@ func newServer(log *slog.Logger, store changeReader, demoMode bool, cast []demo.
 	if err != nil {
 		return nil, fmt.Errorf("parse the home page: %w", err)
 	}
-	static, err := newStaticHandler()
-	if err != nil {
-		return nil, fmt.Errorf("static files: %w", err)
-	}
-	return &server{log: log, store: store, metrics: m, home: home, static: static, demo: demoMode, cast: cast, authzen: api}, nil
+	return &server{log: log, store: store, metrics: m, home: home, static: idpweb.Static(), demo: demoMode, cast: cast, authzen: api}, nil
 }
