@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -41,11 +43,6 @@ func (s *Server) authorize() http.Handler {
 		req, err := s.requirementsOf(ar, client)
 		if err != nil {
 			s.authorizeError(w, r, ar, err)
-			return
-		}
-		if ar.GetRequestForm().Get("prompt") == "none" {
-			// There is no single sign-on session to answer from without the person.
-			s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The person must log in."))
 			return
 		}
 		id, err := randomID()
@@ -85,23 +82,27 @@ func (s *Server) authorize() http.Handler {
 // established, and answers the client (a redirect with a code, or with an error).
 // The server enforces the request itself: the level reached, the freshness of the
 // authentication, and whether the person may act for the party they chose.
-func (s *Server) FinishLogin(w http.ResponseWriter, r *http.Request, id string, a Authentication) {
+//
+// It returns the id of the grant the code belongs to, so that ending the login
+// session can revoke what was issued in it (RevokeGrants); empty when the client
+// got an error instead.
+func (s *Server) FinishLogin(w http.ResponseWriter, r *http.Request, id string, a Authentication) string {
 	ctx := r.Context()
 	ar, err := s.takeLogin(r, id)
 	if err != nil {
 		s.loginPage(w, http.StatusBadRequest, "This login has expired or was already used. Go back to the service and start again.")
-		return
+		return ""
 	}
 	client := ar.GetClient().(*Client)
 	req, err := s.requirementsOf(ar, client)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
-		return
+		return ""
 	}
 	sess, err := s.sessionFor(r, ar, client, req, a)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
-		return
+		return ""
 	}
 	for _, scope := range ar.GetRequestedScopes() {
 		ar.GrantScope(scope)
@@ -110,25 +111,70 @@ func (s *Server) FinishLogin(w http.ResponseWriter, r *http.Request, id string, 
 	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
-		return
+		return ""
 	}
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
+	return ar.GetID()
 }
 
-// FailLogin ends the pending authorization request id with an error for the
-// client: access_denied when the person cancelled, unmet_authentication_requirements
-// when they could not reach the level asked for.
-func (s *Server) FailLogin(w http.ResponseWriter, r *http.Request, id string, unmet bool, reason string) {
+// Failure says why a login ended without an authentication, and so which error
+// the client gets.
+type Failure int
+
+// The failures of a login.
+const (
+	// Cancelled: the person cancelled, or refused (access_denied).
+	Cancelled Failure = iota
+	// Unmet: the person could not reach the level or freshness asked for
+	// (unmet_authentication_requirements, RFC 9470 §4).
+	Unmet
+	// LoginRequired: prompt=none, and nobody is logged in (OIDC Core §3.1.2.6).
+	LoginRequired
+	// InteractionRequired: prompt=none, and the login needs the person (a step-up,
+	// a choice of party, a consent).
+	InteractionRequired
+)
+
+// FailLogin ends the pending authorization request id with the error for f; reason
+// goes to the client as the error description's hint.
+func (s *Server) FailLogin(w http.ResponseWriter, r *http.Request, id string, f Failure, reason string) {
 	ar, err := s.takeLogin(r, id)
 	if err != nil {
 		s.loginPage(w, http.StatusBadRequest, "This login has expired or was already used. Go back to the service and start again.")
 		return
 	}
-	if unmet {
+	switch f {
+	case Unmet:
 		s.authorizeError(w, r, ar, errUnmet("%s", reason))
-		return
+	case LoginRequired:
+		s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint(reason))
+	case InteractionRequired:
+		s.authorizeError(w, r, ar, fosite.ErrInteractionRequired.WithHint(reason))
+	default:
+		s.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint(reason))
 	}
-	s.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint(reason))
+}
+
+// RevokeGrants revokes every code, access token and refresh token of the grants
+// ids (as FinishLogin returned them): what a login session issued, when it ends.
+func (s *Server) RevokeGrants(ctx context.Context, ids []string) error {
+	var ops []grants.Op
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		// As a refresh token reuse does: access tokens deleted, codes and refresh
+		// tokens made inactive (a later use is refused).
+		ops = append(ops, grants.DeleteGrant(grants.Access, id),
+			grants.DeactivateGrant(grants.Code, id), grants.DeactivateGrant(grants.Refresh, id))
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	for _, id := range ids {
+		s.store.behind.drop("", id)
+	}
+	return s.grants.ApplyGrants(ctx, ops...)
 }
 
 // takeLogin uses the pending login id (once) and returns its request.
@@ -166,7 +212,10 @@ func (s *Server) sessionFor(r *http.Request, ar fosite.AuthorizeRequester, clien
 	if a.AuthTime.IsZero() || a.AuthTime.After(now) {
 		return nil, fosite.ErrServerError.WithDebug("the login reported no or a future auth_time")
 	}
-	if req.maxAge >= 0 && now.Sub(a.AuthTime) > req.maxAge {
+	// max_age counts back from when the client asked (OIDC Core §3.1.2.1): a
+	// login that took the person a while still answers a max_age of 0. A
+	// second of slack covers clocks that truncate.
+	if req.maxAge >= 0 && a.AuthTime.Before(ar.GetRequestedAt().Add(-req.maxAge-time.Second)) {
 		return nil, errUnmet("The authentication is older than max_age.")
 	}
 

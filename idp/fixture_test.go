@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,7 +112,16 @@ func (l *testLogin) Start(w http.ResponseWriter, r *http.Request, req idp.LoginR
 	l.started++
 	l.mu.Unlock()
 	if fail {
-		l.server.FailLogin(w, r, req.ID, unmet, "the person has no means of the level asked for")
+		f := idp.Cancelled
+		if unmet {
+			f = idp.Unmet
+		}
+		l.server.FailLogin(w, r, req.ID, f, "the person has no means of the level asked for")
+		return
+	}
+	if slices.Contains(req.Prompt, "none") {
+		// The test login keeps no session to answer from.
+		l.server.FailLogin(w, r, req.ID, idp.LoginRequired, "Nobody is logged in.")
 		return
 	}
 	if a.AuthTime.IsZero() {

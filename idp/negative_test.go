@@ -48,7 +48,6 @@ func TestAuthorizeErrors(t *testing.T) {
 		{name: "scope not allowed", edit: func(q url.Values) { q.Set("scope", "openid admin") }, err: "invalid_scope"},
 		{name: "audience not allowed", edit: func(q url.Values) { q.Set("audience", navAPI) }, err: "invalid_request"},
 		{name: "client that must push", client: "par-only", err: "invalid_request"},
-		{name: "prompt none", edit: func(q url.Values) { q.Set("prompt", "none") }, err: "login_required"},
 		{name: "unknown acr_values", edit: func(q url.Values) { q.Set("acr_values", "urn:example:loa:9") }, err: "invalid_request"},
 		{name: "negative max_age", edit: func(q url.Values) { q.Set("max_age", "-1") }, err: "invalid_request"},
 		{name: "claims not JSON", edit: func(q url.Values) { q.Set("claims", "{") }, err: "invalid_request"},
