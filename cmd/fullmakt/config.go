@@ -42,6 +42,9 @@ type ServeConfig struct {
 	// ClientsFile is the OAuth clients file, reloaded when it changes; "" is
 	// DataDir/clients.json when that exists, and no clients otherwise.
 	ClientsFile string
+	// UpstreamFile lists the upstream OpenID Providers (national eIDs) people log
+	// in with; "" is none.
+	UpstreamFile string
 	// AccessTokenLifetime and RefreshTokenLifetime are the OAuth server's token
 	// lifetimes; zero takes idp.Config's defaults.
 	AccessTokenLifetime  time.Duration

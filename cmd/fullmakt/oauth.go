@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -156,53 +155,6 @@ func (a tokenAuthenticator) Authenticate(r *http.Request) (authzen.Client, bool)
 		return authzen.Client{}, false
 	}
 	return authzen.Client{ID: c.ID, DetailedReasons: c.DetailedReasons}, true
-}
-
-// noLogin is the login of a server without a login method: a page that says so.
-// (The login issue adds the real ones: eID, passkeys, the picker.)
-type noLogin struct{}
-
-var noLoginPage = template.Must(template.New("nologin").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>You cannot log in here yet – Fullmakt</title>
-<link rel="stylesheet" href="/static/fullmakt.css">
-</head>
-<body>
-<header><p class="brand">Fullmakt</p></header>
-<main>
-<h1>You cannot log in here yet</h1>
-<p>{{if .}}{{.}} sent you here to log in, but{{else}}A service sent you here to log in, but{{end}}
-no login method is configured on this server.</p>
-<p>Go back to the service and try again later, or contact the service.</p>
-</main>
-</body>
-</html>
-`))
-
-// Start implements idp.Login.
-func (noLogin) Start(w http.ResponseWriter, _ *http.Request, req idp.LoginRequest) {
-	setPageHeaders(w.Header(), nil)
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_ = noLoginPage.Execute(w, req.ClientName)
-}
-
-// setPageHeaders sets the headers of a page the OAuth server shows (it is served
-// outside the browser mux, so securityHeaders does not run): the same policy, with
-// the forms of the page also allowed to lead to formActions (the client's redirect
-// URIs: the browser checks form-action against the redirects after a post too).
-func setPageHeaders(h http.Header, formActions []string) {
-	csp := contentSecurityPolicy
-	if len(formActions) > 0 {
-		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(formActions, " "), 1)
-	}
-	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
 }
 
 // startOAuthMaintenance runs the OAuth server's key schedule and garbage

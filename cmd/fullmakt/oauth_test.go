@@ -148,7 +148,7 @@ func TestServeOAuthDemo(t *testing.T) {
 	})
 
 	t.Run("authorization code with the demo login", func(t *testing.T) {
-		tok := demoLoginFlow(t, base, "Kari", "http://eidas.europa.eu/LoA/high", "Emma")
+		tok := demoLoginFlow(t, base, "Kari", "high", "Emma")
 		at := claims(t, tok.AccessToken)
 		act, _ := at["act"].(map[string]any)
 		if at["pid"] != string(emma.ID) || act == nil || act["pid"] != string(kari.ID) || at["acr"] != "http://eidas.europa.eu/LoA/high" {
@@ -164,31 +164,33 @@ func TestServeOAuthDemo(t *testing.T) {
 		}
 	})
 
-	t.Run("the demo login page", func(t *testing.T) {
+	t.Run("the demo eID page", func(t *testing.T) {
 		client := browser(t, base)
 		resp, page := get(t, client, authorizeURL(base, "openid represent", "a-state-of-16-chars"))
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /authorize = %d:\n%s", resp.StatusCode, page)
+		if !landedOn(resp, "/login/choose") || !strings.Contains(page, `href="/login/method/demo?flow=`) {
+			t.Fatalf("GET /authorize = %d at %s, want the login page offering the demo eID:\n%s", resp.StatusCode, resp.Request.URL, page)
 		}
-		for _, want := range []string{`<html lang="en">`, "This is a demo login, not a real eID", `<label for="person-0">`,
-			`<select id="party" name="party"`, "Emma Nordmann", `action="/login/demo"`} {
+		flow := resp.Request.URL.Query().Get("flow")
+		resp, page = get(t, client, base+"/login/method/demo?flow="+url.QueryEscape(flow))
+		for _, want := range []string{`<html lang="`, "This is a test login, not a real eID", `<label for="person-0">`,
+			`action="/login/demo"`, `autocomplete="username webauthn"`} {
 			if !strings.Contains(page, want) {
-				t.Errorf("the demo login page lacks %q", want)
+				t.Errorf("the demo eID page lacks %q", want)
 			}
 		}
-		for _, not := range []string{"<script", "style=", string(kari.ID)} {
+		for _, not := range []string{"<script>", "style=", string(kari.ID)} {
 			if strings.Contains(page, not) {
-				t.Errorf("the demo login page contains %q", not)
+				t.Errorf("the demo eID page contains %q", not)
 			}
 		}
 		csp := resp.Header.Get("Content-Security-Policy")
-		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "form-action 'self' http://localhost:8080 http://127.0.0.1:8080") {
-			t.Errorf("the demo login page's CSP = %q, want the default one with the client's redirect origins in form-action", csp)
+		if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "form-action 'self' http://localhost:8080 http://127.0.0.1:8080") {
+			t.Errorf("the demo eID page's CSP = %q, want scripts from here only and the client's redirect origins in form-action", csp)
 		}
-		id := loginID(t, page)
+		f := form(t, page, "/login/demo")
 
 		// A post from another site is refused.
-		req, _ := http.NewRequest(http.MethodPost, base+"/login/demo", strings.NewReader(url.Values{"login": {id}, "person": {"0"}}.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, base+"/login/demo", strings.NewReader(f.Encode()+"&person=0&level=high"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
 		req.Header.Set("Origin", "https://evil.example")
@@ -200,15 +202,21 @@ func TestServeOAuthDemo(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("cross-site POST /login/demo = %d, want 403", resp.StatusCode)
 		}
+		// A post without the form token is refused.
+		bad := url.Values{"flow": f["flow"], "person": {"0"}, "level": {"high"}}
+		if resp, _ := postForm(t, client, base+"/login/demo", bad); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /login/demo without a form token = %d, want 403", resp.StatusCode)
+		}
 
 		// A form without a person comes back with the problem.
-		resp, page = postForm(t, client, base+"/login/demo", url.Values{"login": {id}, "acr": {"http://eidas.europa.eu/LoA/high"}, "action": {"login"}})
+		withLevel := url.Values{"flow": f["flow"], "csrf": f["csrf"], "level": {"high"}}
+		resp, page = postForm(t, client, base+"/login/demo", withLevel)
 		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "There is a problem") || !strings.Contains(page, `href="#person-0">Choose who you are`) {
 			t.Errorf("POST /login/demo without a person = %d, want 422 and the error summary:\n%s", resp.StatusCode, page)
 		}
 
 		// Cancel: the client hears access_denied.
-		resp, _ = postForm(t, client, base+"/login/demo", url.Values{"login": {loginID(t, page)}, "action": {"cancel"}})
+		resp, _ = postForm(t, client, base+"/login/cancel", url.Values{"flow": f["flow"], "csrf": f["csrf"]})
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("error") != "access_denied" {
 			t.Errorf("cancel = %d, Location %q; want a redirect with error=access_denied", resp.StatusCode, resp.Header.Get("Location"))
@@ -217,34 +225,30 @@ func TestServeOAuthDemo(t *testing.T) {
 
 	t.Run("consent", func(t *testing.T) {
 		client := browser(t, base)
-		validTo := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
-		details := `[{"type":"consent","provider":"974761076","data_set":"skatteetaten.inntekt","purpose":"Søknad om studielån","valid_to":"` + validTo + `"}]`
-		resp, page := get(t, client, authorizeURL(base, "openid", "consent-state-16ch")+"&authorization_details="+url.QueryEscape(details))
-		want := "Demo agency may get Income information about you from organisation 974761076, for this purpose: Søknad om studielån. The consent lasts until " + validTo + "."
-		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `<input type="checkbox" id="consent-0" name="consent" value="0">`) || !strings.Contains(page, want) {
-			t.Fatalf("GET /authorize with a consent detail = %d, want a checkbox saying %q:\n%s", resp.StatusCode, want, page)
+		validTo := time.Now().AddDate(0, 1, 0)
+		details := `[{"type":"consent","provider":"974761076","data_set":"skatteetaten.inntekt","purpose":"Søknad om studielån","valid_to":"` + validTo.Format(time.DateOnly) + `"}]`
+		start := authorizeURL(base, "openid", "consent-state-16ch") + "&authorization_details=" + url.QueryEscape(details)
+		resp, page := demoLogin(t, client, base, start, "Kari", "substantial")
+		if !landedOn(resp, "/login/consent") || !strings.Contains(page, "Søknad om studielån") || !strings.Contains(page, validTo.Format("02.01.2006")) {
+			t.Fatalf("after the login = %d at %s, want the consent page naming the purpose and the date:\n%s", resp.StatusCode, resp.Request.URL, page)
 		}
-		kariAt, _ := castIndex(t, "Kari")
-		form := url.Values{"login": {loginID(t, page)}, "person": {strconv.Itoa(kariAt)}, "acr": {"http://eidas.europa.eu/LoA/substantial"}, "action": {"login"}}
-		resp, page = postForm(t, client, base+"/login/demo", form)
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Tick every box to consent, or cancel") {
-			t.Fatalf("POST /login/demo without consenting = %d, want 422 and the error:\n%s", resp.StatusCode, page)
+		f := form(t, page, "/login/consent")
+		resp, page = postForm(t, client, base+"/login/consent", f)
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("POST /login/consent without consenting = %d, want 422:\n%s", resp.StatusCode, page)
 		}
-		form.Set("consent", "0")
-		resp, _ = postForm(t, client, base+"/login/demo", form)
-		loc, _ := url.Parse(resp.Header.Get("Location"))
-		if loc == nil || loc.Query().Get("code") == "" {
-			t.Errorf("POST /login/demo with consent: Location %q, want a code", resp.Header.Get("Location"))
-		}
+		f.Set("consent-0", "yes")
+		resp, page = postForm(t, client, base+"/login/consent", f)
+		codeFrom(t, resp, page, "consent-state-16ch")
 	})
 
 	t.Run("acting for someone one may not", func(t *testing.T) {
+		// Jon may act for nobody but himself: the picker is skipped, and a
+		// client that names Emma is refused.
 		client := browser(t, base)
-		_, page := get(t, client, authorizeURL(base, "openid represent", "another-state-16ch"))
-		jon, _ := castIndex(t, "Jon")
-		emmaAt, _ := castIndex(t, "Emma")
-		resp, _ := postForm(t, client, base+"/login/demo", url.Values{"login": {loginID(t, page)}, "person": {strconv.Itoa(jon)},
-			"acr": {"http://eidas.europa.eu/LoA/high"}, "party": {"p" + strconv.Itoa(emmaAt)}, "action": {"login"}})
+		details := `[{"type":"representation","party":{"type":"person","id":"` + string(emma.ID) + `"}}]`
+		start := authorizeURL(base, "openid", "another-state-16ch") + "&authorization_details=" + url.QueryEscape(details)
+		resp, _ := demoLogin(t, client, base, start, "Jon", "high")
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if loc == nil || loc.Query().Get("error") != "access_denied" {
 			t.Errorf("Jon acting for Emma: Location %q, want error=access_denied", resp.Header.Get("Location"))
@@ -277,23 +281,16 @@ func browser(t *testing.T, base string) *http.Client {
 		t.Fatal(err)
 	}
 	host := strings.TrimPrefix(base, "http://")
+	// The pages in English (they follow the language cookie).
+	if u, err := url.Parse(base); err == nil {
+		jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "en"}})
+	}
 	return &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Host != host {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}}
-}
-
-var loginField = regexp.MustCompile(`<input type="hidden" name="login" value="([A-Za-z0-9_-]+)">`)
-
-func loginID(t *testing.T, page string) string {
-	t.Helper()
-	m := loginField.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no login id in the page:\n%s", page)
-	}
-	return m[1]
 }
 
 func postForm(t *testing.T, client *http.Client, url string, form url.Values) (*http.Response, string) {
@@ -308,35 +305,22 @@ func postForm(t *testing.T, client *http.Client, url string, form url.Values) (*
 }
 
 // demoLoginFlow runs an authorization code flow for demo-agency through the demo
-// login: person (a first name of the cast) logs in at acr, acting for party (a
+// eID: person (a first name of the cast) logs in at level, acting for party (a
 // first name, or "" for themself), and the code is exchanged for tokens.
-func demoLoginFlow(t *testing.T, base, person, acr, party string) *oauth2.Token {
+func demoLoginFlow(t *testing.T, base, person, level, party string) *oauth2.Token {
 	t.Helper()
 	client := browser(t, base)
 	state := "state-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	resp, page := get(t, client, authorizeURL(base, "openid profile represent", state))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /authorize = %d:\n%s", resp.StatusCode, page)
+	resp, page := demoLogin(t, client, base, authorizeURL(base, "openid profile represent", state), person, level)
+	if landedOn(resp, "/login/party") {
+		resp, page = chooseParty(t, client, base, resp, page, party)
 	}
-	who, _ := castIndex(t, person)
-	form := url.Values{"login": {loginID(t, page)}, "person": {strconv.Itoa(who)}, "acr": {acr}, "party": {"self"}, "action": {"login"}}
-	if party != "" {
-		i, _ := castIndex(t, party)
-		form.Set("party", "p"+strconv.Itoa(i))
-	}
-	resp, page = postForm(t, client, base+"/login/demo", form)
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound || err != nil {
-		t.Fatalf("POST /login/demo = %d, Location %q:\n%s", resp.StatusCode, resp.Header.Get("Location"), page)
-	}
-	if loc.Host != "localhost:8080" || loc.Path != "/callback" || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
-		t.Fatalf("POST /login/demo redirects to %s, want the redirect URI with a code and state %s", loc, state)
-	}
+	code := codeFrom(t, resp, page, state)
 	cfg := oauth2.Config{
 		ClientID: demoClientID, ClientSecret: demoClientSecret, RedirectURL: "http://localhost:8080/callback",
 		Endpoint: oauth2.Endpoint{AuthURL: base + "/authorize", TokenURL: base + "/token", AuthStyle: oauth2.AuthStyleInHeader},
 	}
-	tok, err := cfg.Exchange(t.Context(), loc.Query().Get("code"), oauth2.VerifierOption(pkceVerifier))
+	tok, err := cfg.Exchange(t.Context(), code, oauth2.VerifierOption(pkceVerifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -347,7 +331,9 @@ func demoLoginFlow(t *testing.T, base, person, acr, party string) *oauth2.Token 
 	return tok
 }
 
-func TestServeWithoutALogin(t *testing.T) {
+// TestServeWithoutAnEID: without --demo or --upstream, the only way to log in is
+// a passkey; the login page says so and offers nothing else.
+func TestServeWithoutAnEID(t *testing.T) {
 	data := t.TempDir()
 	web := idp.Client{ID: "web", Name: "Lånekassen", TokenEndpointAuthMethod: idp.AuthMethodNone,
 		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, RedirectURIs: []string{"http://localhost:8080/callback"}}
@@ -358,40 +344,14 @@ func TestServeWithoutALogin(t *testing.T) {
 	q := url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {"http://localhost:8080/callback"},
 		"scope": {"openid"}, "state": {"a-state-of-16-chars"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(pkceVerifier)},
 		"code_challenge_method": {"S256"}}
-	resp, page := get(t, http.DefaultClient, base+"/authorize?"+q.Encode())
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "no login method is configured") || !strings.Contains(page, "Lånekassen sent you here") {
-		t.Errorf("GET /authorize without a login method = %d, want 503 and a page saying so:\n%s", resp.StatusCode, page)
+	resp, page := get(t, browser(t, base), base+"/authorize?"+q.Encode())
+	if !landedOn(resp, "/login/choose") || !strings.Contains(page, "Log in to Lånekassen") ||
+		!strings.Contains(page, "/login/passkey?flow=") || strings.Contains(page, "/login/method/") {
+		t.Errorf("GET /authorize without an eID = %d at %s, want the login page with passkeys only:\n%s", resp.StatusCode, resp.Request.URL, page)
 	}
 	if _, err := demoToken(t.Context(), base); err == nil {
 		t.Error("demo-agency got a token from a server without --demo")
 	}
-}
-
-func TestNoLoginPage(t *testing.T) {
-	rec := &recorder{header: http.Header{}}
-	noLogin{}.Start(rec, nil, idp.LoginRequest{ClientName: "Lånekassen"})
-	if rec.status != http.StatusServiceUnavailable || !strings.Contains(rec.body.String(), "no login method is configured") ||
-		!strings.Contains(rec.body.String(), "Lånekassen sent you here") || rec.header.Get("Content-Security-Policy") == "" {
-		t.Errorf("noLogin.Start = %d, CSP %q:\n%s", rec.status, rec.header.Get("Content-Security-Policy"), rec.body.String())
-	}
-}
-
-// recorder is a minimal http.ResponseWriter.
-type recorder struct {
-	header http.Header
-	status int
-	body   strings.Builder
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(b)
 }
 
 // TestServeReloadsClients changes the clients file under a running server: a new

@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+
+	idpweb "github.com/fullmakt/fullmakt/idp/web"
 )
 
 // routes lists every endpoint of the server. Operational endpoints and browser pages
@@ -11,9 +13,11 @@ func (s *server) routes() http.Handler {
 	browser := http.NewServeMux()
 	browser.Handle("GET /{$}", s.handleHome())
 	browser.Handle("GET /static/", s.static)
-	if s.demoLogin != nil {
-		// The demo login's form: a browser post, so under cross-origin protection.
-		browser.Handle("POST /login/demo", s.demoLogin.finish())
+	browser.Handle("GET /lang", idpweb.LanguageSwitch())
+	if s.login != nil {
+		// The citizen login and account pages: forms and passkeys, so under
+		// cross-origin protection.
+		s.login.Routes(browser)
 	}
 
 	ops := http.NewServeMux()

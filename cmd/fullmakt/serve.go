@@ -37,6 +37,7 @@ func runServe(ctx context.Context, c cli, args []string) int {
 	flags.StringVar(&cfg.APIKeysFile, "api-keys", cfg.APIKeysFile, "read the decision API's clients from `FILE`: lines of \"client-id sha256:HEX [detailed-reasons]\"")
 	flags.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the server's `URL` as clients reach it, the OAuth issuer; https unless on a loopback address (default: http:// and the listening address)")
 	flags.StringVar(&cfg.ClientsFile, "clients", cfg.ClientsFile, "read the OAuth clients from `FILE`, reloaded when it changes (default: DIR/"+clientsFileName+" if it exists)")
+	flags.StringVar(&cfg.UpstreamFile, "upstream", cfg.UpstreamFile, "let people log in with the upstream OpenID Providers (national eIDs) in `FILE` (docs/LOGIN.md)")
 	flags.DurationVar(&cfg.AccessTokenLifetime, "access-token-lifetime", cfg.AccessTokenLifetime, "OAuth access tokens live `DURATION`, at most 24h (default: 10m)")
 	flags.DurationVar(&cfg.RefreshTokenLifetime, "refresh-token-lifetime", cfg.RefreshTokenLifetime, "OAuth refresh tokens live `DURATION`, at most 2160h (default: 12h)")
 	if code, done := flags.parse(c, args); done {
@@ -65,6 +66,18 @@ func runServe(ctx context.Context, c cli, args []string) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// defaultPublicURL is the public URL of a server started without --public-url:
+// http://localhost and the port on a loopback address (passkeys need a host
+// name: WebAuthn refuses IP addresses as relying party ids), http:// and the
+// address otherwise.
+func defaultPublicURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if ok && tcp.IP.IsLoopback() {
+		return fmt.Sprintf("http://localhost:%d", tcp.Port)
+	}
+	return "http://" + addr.String()
 }
 
 // serveGCPercent is serve's garbage collection target unless GOGC is set.
@@ -147,30 +160,23 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	}
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = defaultPublicURL(ln.Addr())
 	}
-	var login idp.Login = noLogin{}
-	var demoLogin *demoLogin
-	if cfg.Demo {
-		catalogue := func() *authz.Catalogue { return decider.Pack().Catalogue }
-		if demoLogin, err = newDemoLogin(log, cast, registry, catalogue); err != nil {
-			ln.Close()
-			return err
-		}
-		login = demoLogin
+	people, pages, err := newLogin(ctx, cfg, publicURL, store, decider, registry, cast, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	oauth, err := idp.New(ctx, idp.Config{
 		Issuer: publicURL, AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
-	}, idp.Deps{Grants: store, Clients: registry, Decider: decider, Registry: store, Login: login, Log: log})
+	}, idp.Deps{Grants: store, Clients: registry, Decider: decider, Registry: store, Login: people, Log: log})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("the OAuth server: %w", err)
 	}
 	// Before the decision point and the store close (deferred earlier, so run later).
 	defer oauth.Close()
-	if demoLogin != nil {
-		demoLogin.server = oauth
-	}
+	people.SetServer(oauth)
 	auth := tokenAuthenticator{keys: keys, tokens: oauth}
 	api := authzen.New(decider, auth, authzen.Config{
 		PDPURL: publicURL, IDRules: delegation.IDRules{AllowSynthetic: cfg.AllowSyntheticIDs || cfg.Demo}, Log: log,
@@ -180,7 +186,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		ln.Close()
 		return err
 	}
-	srv.oauth, srv.demoLogin = oauth, demoLogin
+	srv.oauth, srv.login, srv.pages = oauth, people, pages
 	httpServer := &http.Server{
 		Handler:           srv.routes(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -217,7 +223,7 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		fmt.Fprintf(announce, "demo OAuth client: client_id %s, client_secret %s (not secret: --demo only)\n", demoClientID, demoClientSecret)
 		fmt.Fprintf(announce, "demo decision API key: %s (not secret: --demo only)\n", demoAPIKey)
 	}
-	fmt.Fprintf(announce, "fullmakt listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(announce, "fullmakt listening on http://%s, public URL %s\n", ln.Addr(), publicURL)
 
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()

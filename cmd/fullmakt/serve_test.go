@@ -18,7 +18,7 @@ import (
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
 )
 
-var listening = regexp.MustCompile(`fullmakt listening on (http://127\.0\.0\.1:\d+)\n`)
+var listening = regexp.MustCompile(`fullmakt listening on http://127\.0\.0\.1:\d+, public URL (http://[^\s]+)\n`)
 
 // startServe runs `fullmakt serve` in-process on a free port and returns its base
 // URL; stop cancels it and returns its exit status.
