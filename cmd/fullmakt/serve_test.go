@@ -76,7 +76,7 @@ func TestServe(t *testing.T) {
 		{name: "readiness", method: "GET", path: "/readyz", wantStatus: 200, wantBody: []string{"ready"}},
 		{
 			name: "front page", method: "GET", path: "/", wantStatus: 200,
-			wantBody:    []string{`<html lang="en">`, "The portal arrives here", cast[0].Name, cast[0].Story, cast[0].ID.Masked(), cast[len(cast)-1].Name, demoClientSecret},
+			wantBody:    []string{`<html lang="en">`, `<a href="/login">Log in</a>`, cast[0].Name, cast[0].Story, cast[0].ID.Masked(), cast[len(cast)-1].Name, demoClientSecret},
 			wantNot:     []string{cast[0].ID.String(), cast[len(cast)-1].ID.String(), "<script", "style="},
 			wantHeaders: browserHeaders,
 		},

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/fullmakt/fullmakt/authz"
@@ -410,6 +411,32 @@ type passkeysData struct {
 	Remove, Rename *passkeyRow
 	// NewName is the name typed in the rename form, shown again after an error.
 	NewName string
+	// Stale is true when the person last proved who they are too long ago to add
+	// a passkey (addPasskeyWithin).
+	Stale bool
+}
+
+// addPasskeyWithin is how recent the session's authentication must be to add a
+// passkey: a passkey outlives the session and carries its level, so whoever
+// holds a session someone left open must not be able to make one.
+const addPasskeyWithin = 10 * time.Minute
+
+// staleForPasskey reports whether sess authenticated too long ago to add a passkey.
+func (s *Service) staleForPasskey(sess *Session) bool {
+	return s.now().Sub(sess.AuthTime) > addPasskeyWithin
+}
+
+// passkeyConfirm serves GET /account/passkeys/confirm: prove who you are again
+// (at the session's level), then come back to add a passkey.
+func (s *Service) passkeyConfirm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.session(r)
+		if !ok {
+			http.Redirect(w, r, "/login?return="+url.QueryEscape("/account/passkeys"), http.StatusSeeOther)
+			return
+		}
+		s.StepUp(w, r, sess.Level, "/account/passkeys")
+	})
 }
 
 // passkeyRow is one passkey as the page lists it.
@@ -470,7 +497,7 @@ func (s *Service) renderPasskeys(w http.ResponseWriter, r *http.Request, sess *S
 	if len(errs) > 0 {
 		v.Status = http.StatusUnprocessableEntity
 	}
-	if data.Remove == nil && data.Rename == nil && !data.Full {
+	if data.Remove == nil && data.Rename == nil && !data.Full && !data.Stale {
 		v.Scripts = []string{passkeyScript}
 	}
 	s.render(w, r, v)
@@ -487,6 +514,7 @@ func (s *Service) passkeysData(r *http.Request, sess *Session) (passkeysData, er
 	data := passkeysData{
 		Level: cat.Text(lang, "level."+sess.Level.String()),
 		Full:  len(keys) >= accounts.MaxPasskeys, Max: accounts.MaxPasskeys, NameMax: webauthn.MaxNameLength,
+		Stale: s.staleForPasskey(sess),
 	}
 	for _, k := range keys {
 		row := passkeyRow{
@@ -526,6 +554,10 @@ func (s *Service) passkeyRegisterOptions() http.Handler {
 			return
 		}
 		if !s.passkeyLimit(w, r, addressKey(r), s.personLimit(sess.Person)) {
+			return
+		}
+		if s.staleForPasskey(sess) {
+			s.problem(w, r, http.StatusForbidden, "passkeys.stale")
 			return
 		}
 		if e := checkPasskeyName(req.Name, true); e != nil {

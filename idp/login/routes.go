@@ -32,6 +32,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 		mux.Handle("POST /login/step-up/options", s.stepUpOptions())
 		mux.Handle("POST /login/step-up/verify", s.stepUpVerify())
 		mux.Handle("GET /account/passkeys", s.RequireSession(s.passkeysPage()))
+		mux.Handle("GET /account/passkeys/confirm", s.passkeyConfirm())
 		mux.Handle("POST /account/passkeys/options", s.passkeyRegisterOptions())
 		mux.Handle("POST /account/passkeys/verify", s.passkeyRegisterVerify())
 		mux.Handle("POST /account/passkeys/rename", s.passkeyRename())
