@@ -8,19 +8,24 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(GOBIN)/staticcheck
 
 # Debian packages the tests need, as /path/of/a/command:package pairs; `make deps`
-# installs those whose command is missing. The portal's end-to-end tests will add
-# /usr/bin/chromium:chromium (a real headless Chromium).
-TEST_DEBS :=
+# installs those whose command is missing. Chromium runs the browser tests
+# (docs/BROWSER-TESTS.md).
+TEST_DEBS := /usr/bin/chromium:chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# The browser tests' npm packages (axe-core), pinned in package-lock.json; npm
+# writes node_modules/.package-lock.json last, so it marks a finished install.
+BROWSER_NPM := cmd/fullmakt/testdata/browser
+BROWSER_NPM_STAMP := $(BROWSER_NPM)/node_modules/.package-lock.json
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build deps test lint bench
+.PHONY: help run build deps test lint bench screenshots
 
 help: ## list the targets
 	@echo "Usage: make TARGET"
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: ## start the server with the demo cast on http://localhost:8080
 	$(GO) run ./cmd/fullmakt serve --demo
@@ -38,9 +43,17 @@ deps: ## install the Debian packages the tests need, when missing
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-test: deps ## vet, then run every test with the race detector
+test: deps $(BROWSER_NPM_STAMP) ## vet, then run every test with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# npm ci installs exactly what package-lock.json says (integrity-checked), from
+# npm's cache when it has it.
+$(BROWSER_NPM_STAMP): $(BROWSER_NPM)/package.json $(BROWSER_NPM)/package-lock.json
+	npm ci --prefix $(BROWSER_NPM) --prefer-offline --no-audit --no-fund
+
+screenshots: deps $(BROWSER_NPM_STAMP) ## save screenshots of the pages to docs/screenshots
+	FULLMAKT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run Browser ./cmd/fullmakt
 
 lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
 	@unformatted="$$(gofmt -l .)"; \
