@@ -121,7 +121,7 @@ func TestRelationNote(t *testing.T) {
 		{"role unknown", web.EN, &authz.Relation{Kind: delegation.RelRole, Role: "deputy_chair"}, delegation.Relations{}, "Your role: deputy chair."},
 		{"consent", web.EN, &authz.Relation{Kind: delegation.RelConsent, ID: "c_1"}, delegation.Relations{}, "They consented to share data with you."},
 		{"unknown kind", web.NB, &authz.Relation{Kind: "future"}, delegation.Relations{}, "Du har lov til å handle på vegne av dem."},
-		{"English text in another language", web.SV, &authz.Relation{Kind: delegation.RelParent}, delegation.Relations{}, "You are their parent."},
+		{"swedish", web.SV, &authz.Relation{Kind: delegation.RelParent}, delegation.Relations{}, "Du är vårdnadshavare för barnet."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
