@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,12 +118,32 @@ func (s *tokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.state = r.Form.Get("state")
-		fmt.Fprint(w, `<form><input type="hidden" name="login" value="L1"></form>`)
+		http.Redirect(w, r, "/login/choose?flow=F1", http.StatusSeeOther)
+	case "/login/choose":
+		fmt.Fprint(w, `<a href="/login/method/demo?flow=F1">Demo eID</a>`)
+	case "/login/method/demo":
+		if r.Form.Get("flow") != "F1" {
+			fail("bad flow %q", r.Form.Get("flow"))
+			return
+		}
+		// The real page's form, in short: the flow, the form token, the people
+		// (not in the cast's order), the levels.
+		fmt.Fprint(w, `<form method="post" action="/login/cancel"><input type="hidden" name="csrf" value="C2"></form>`)
+		fmt.Fprint(w, `<form method="post" action="/login/demo" novalidate>
+  <input type="hidden" name="csrf" value="C1">
+  <input type="hidden" name="flow" value="F1">`)
+		cast := demo.Cast(time.Now())
+		for i := len(cast) - 1; i >= 0; i-- {
+			fmt.Fprintf(w, `<input type="radio" id="person-%d" name="person" value="p%d"><label for="person-%d">%s (%d)</label>`, i, i, i, html.EscapeString(cast[i].Name), cast[i].Age)
+		}
+		fmt.Fprint(w, `<input type="radio" id="level-0" name="level" value="high"><label for="level-0">High</label></form>`)
 	case "/login/demo":
-		if r.PostForm.Get("login") != "L1" || r.PostForm.Get("person") != strconv.Itoa(castIndex(kari.ID)) || r.PostForm.Get("acr") != "http://eidas.europa.eu/LoA/high" {
+		if r.PostForm.Get("flow") != "F1" || r.PostForm.Get("csrf") != "C1" || r.PostForm.Get("person") != "p"+strconv.Itoa(castIndex(kari.ID)) || r.PostForm.Get("level") != "high" {
 			fail("bad login form %v", r.PostForm)
 			return
 		}
+		http.Redirect(w, r, "/login/next?flow=F1", http.StatusSeeOther)
+	case "/login/next":
 		http.Redirect(w, r, demoRedirectURI+"?code=the-code&state="+url.QueryEscape(s.state), http.StatusSeeOther)
 	case "/token":
 		grant := r.PostForm.Get("grant_type")

@@ -243,7 +243,7 @@ func TestServeOAuthDemo(t *testing.T) {
 	})
 
 	t.Run("acting for someone one may not", func(t *testing.T) {
-		// Jon may act for nobody but himself: the picker is skipped, and a
+		// Jon may not act for Emma: without represent there is no picker, and a
 		// client that names Emma is refused.
 		client := browser(t, base)
 		details := `[{"type":"representation","party":{"type":"person","id":"` + string(emma.ID) + `"}}]`
