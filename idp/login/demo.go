@@ -148,6 +148,12 @@ func (d *Demo) submit() http.Handler {
 		if !ok {
 			return
 		}
+		// The address first: a typed identity number is checked against the
+		// register, which must not be probed without bound.
+		if ok, wait := d.s.limits.allow(addressKey(r)); !ok {
+			d.s.tooMany(w, r, wait)
+			return
+		}
 		a := demoAnswers{person: r.PostForm.Get("person"), typed: strings.TrimSpace(r.PostForm.Get("id")), level: r.PostForm.Get("level")}
 		var errs []web.FieldError
 		person, err := d.person(r, a)
@@ -174,8 +180,7 @@ func (d *Demo) submit() http.Handler {
 			d.render(w, r, f, a, errs)
 			return
 		}
-		keys := []limitKey{addressKey(r), d.s.personLimit(person)}
-		if ok, wait := d.s.limits.allow(keys...); !ok {
+		if ok, wait := d.s.limits.allow(d.s.personLimit(person)); !ok {
 			d.s.tooMany(w, r, wait)
 			return
 		}

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,8 +48,8 @@ type Flow struct {
 	Consented bool `json:"consented,omitempty"`
 }
 
-// Step-up and freshness checks allow this much clock difference between the
-// authentication and the flow's start.
+// An upstream's auth_time up to this much before the flow's start counts as an
+// authentication within the flow (Authenticated): whole seconds, another clock.
 const clockSkew = 2 * time.Second
 
 // newFlow stores f under a new id, bound to this browser (setting the browser
@@ -171,16 +172,20 @@ func localPath(p string) string {
 
 // needsAuthentication reports whether the flow needs the person to authenticate
 // (again): no session, or one that is too low, too old, or from before a flow that
-// asked for a fresh one.
+// asked for a fresh one. No slack: an authentication within the flow is never
+// older than the flow (Authenticated sees to it), and the OAuth server and fosite
+// check auth_time against the client's request, which came before the flow, so a
+// session the login let through on slack would reach the client as an error
+// (max_age=0, or prompt=login, right after a login).
 func (s *Service) needsAuthentication(f *Flow, sess *Session) bool {
 	switch {
 	case sess == nil:
 		return true
 	case sess.Level < f.Level:
 		return true
-	case f.Fresh && sess.AuthTime.Before(f.Created.Add(-clockSkew)):
+	case f.Fresh && sess.AuthTime.Before(f.Created):
 		return true
-	case f.MaxAge >= 0 && sess.AuthTime.Before(f.Created.Add(-f.MaxAge-clockSkew)):
+	case f.MaxAge >= 0 && sess.AuthTime.Before(f.Created.Add(-f.MaxAge)):
 		return true
 	}
 	return false
@@ -229,7 +234,13 @@ func (s *Service) finish(w http.ResponseWriter, r *http.Request, f *Flow, sess *
 		Party: f.Party, Consented: f.Consented,
 	})
 	if grant != "" {
-		if err := s.addGrant(ctx, sess, grant); err != nil {
+		err := s.addGrant(ctx, sess, grant)
+		if errors.Is(err, grants.ErrNotFound) {
+			// The session ended (a logout) while the login finished: what it
+			// issued ends with it.
+			err = s.server.RevokeGrants(ctx, []string{grant})
+		}
+		if err != nil {
 			s.log.ErrorContext(ctx, "login: remember a grant of the session", "error", err)
 		}
 	}

@@ -101,5 +101,6 @@ func (s *Service) personLimit(p delegation.PartyID) limitKey {
 func (s *Service) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	minutes := int(math.Ceil(wait.Minutes()))
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	s.errorPage(w, r, http.StatusTooManyRequests, "error.rate_limited", max(minutes, 1))
+	// The message is plural ("%d minutes"): a wait under a minute says 2.
+	s.errorPage(w, r, http.StatusTooManyRequests, "error.rate_limited", max(minutes, 2))
 }

@@ -111,15 +111,19 @@ func (s *Service) session(r *http.Request) (*Session, bool) {
 	}
 	if now := s.now(); now.Sub(sess.LastSeen) >= touchEvery {
 		sess.LastSeen = now
-		if err := s.saveSession(r.Context(), sess); err != nil {
+		err := s.updateSession(r.Context(), sess)
+		if errors.Is(err, grants.ErrNotFound) {
+			return nil, false // it ended meanwhile
+		}
+		if err != nil {
 			s.log.ErrorContext(r.Context(), "login: touch a session", "error", err)
 		}
 	}
 	return sess, true
 }
 
-// saveSession writes sess under its key.
-func (s *Service) saveSession(ctx context.Context, sess *Session, more ...grants.Op) error {
+// saveSession writes sess under its key, after the ops before.
+func (s *Service) saveSession(ctx context.Context, sess *Session, before ...grants.Op) error {
 	data, err := json.Marshal(sess)
 	if err != nil {
 		return err
@@ -128,7 +132,14 @@ func (s *Service) saveSession(ctx context.Context, sess *Session, more ...grants
 		Kind: grants.Session, Key: sess.key, RequestID: s.personKey(sess.Person),
 		ExpiresAt: s.expiresAt(sess), Data: data,
 	}
-	return s.grants.ApplyGrants(ctx, append([]grants.Op{grants.Put(rec)}, more...)...)
+	return s.grants.ApplyGrants(ctx, append(before, grants.Put(rec))...)
+}
+
+// updateSession rewrites sess only if it is still stored: a request that read the
+// session before a logout or a rotation must not bring it back. It fails with
+// grants.ErrNotFound when the session has ended.
+func (s *Service) updateSession(ctx context.Context, sess *Session) error {
+	return s.saveSession(ctx, sess, grants.Use(grants.Session, sess.key))
 }
 
 // startSession makes a new session for what p proved, under a new cookie value
@@ -170,13 +181,14 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, old *Sess
 	return sess, nil
 }
 
-// addGrant remembers an OAuth grant issued in sess.
+// addGrant remembers an OAuth grant issued in sess; grants.ErrNotFound if the
+// session has ended.
 func (s *Service) addGrant(ctx context.Context, sess *Session, grant string) error {
 	sess.Grants = append(sess.Grants, grant)
 	if n := len(sess.Grants); n > maxSessionGrants {
 		sess.Grants = slices.Clone(sess.Grants[n-maxSessionGrants:])
 	}
-	return s.saveSession(ctx, sess)
+	return s.updateSession(ctx, sess)
 }
 
 // endSession deletes the session, revokes what OAuth clients got in it, and clears
