@@ -31,7 +31,7 @@ func (s *Service) accountPage() http.Handler {
 		lang := web.Negotiate(r)
 		cat := s.pages.Catalogue()
 		data := accountData{
-			Name: sess.Name, Masked: sess.Person.Masked(), Level: cat.Text(lang, "level."+sess.Level.String()),
+			Name: sess.Name, Masked: shownNumber(sess.Person), Level: cat.Text(lang, "level."+sess.Level.String()),
 			Method: s.methodLabel(sess.Method, lang), AuthTime: s.clock(sess.AuthTime),
 			Until: s.clock(sess.Created.Add(s.cfg.AbsoluteTimeout)), HasPKs: s.passkeys != nil,
 		}
