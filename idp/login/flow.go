@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/fullmakt/fullmakt/authz"
@@ -159,12 +158,10 @@ func (s *Service) RequireSession(next http.Handler) http.Handler {
 	})
 }
 
-// localPath returns p if it is a path on this server, else "/account".
+// localPath returns p if it is a path on this server that is safe to redirect
+// to (web.LocalPath), else "/account".
 func localPath(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
-		return "/account"
-	}
-	if u, err := url.Parse(p); err != nil || u.Host != "" || u.Scheme != "" {
+	if !web.LocalPath(p) {
 		return "/account"
 	}
 	return p

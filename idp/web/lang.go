@@ -150,7 +150,7 @@ func LanguageSwitch() http.Handler {
 			SameSite: http.SameSiteLaxMode,
 		})
 		back := q.Get("return")
-		if !localPath(back) {
+		if !LocalPath(back) {
 			back = "/"
 		}
 		// Not http.Redirect: it cleans the path, and path.Clean("/a/../\\x") is "/\\x".
@@ -160,12 +160,12 @@ func LanguageSwitch() http.Handler {
 	})
 }
 
-// localPath reports whether p is a path on this site that is safe to redirect to:
+// LocalPath reports whether p is a path on this site that is safe to redirect to:
 // it starts with one "/", not "//" (another host), holds no backslash (browsers read
 // "/\evil.example" as "//evil.example"), no control characters or spaces (browsers
 // drop tabs and newlines, so "/\t/evil.example" would become "//evil.example"), and
 // parses as a URL without scheme or host.
-func localPath(p string) bool {
+func LocalPath(p string) bool {
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
 		return false
 	}

@@ -231,7 +231,7 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, v View) error {
 		return fmt.Errorf("web: render: no page %q", v.Page)
 	}
 	for _, s := range v.Scripts {
-		if !strings.HasPrefix(s, "/static/") || strings.Contains(s, "..") || !localPath(s) {
+		if !strings.HasPrefix(s, "/static/") || strings.Contains(s, "..") || !LocalPath(s) {
 			p.fail(w, lang)
 			return fmt.Errorf("web: render %s: script %q is not under /static/", v.Page, s)
 		}
