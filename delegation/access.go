@@ -72,6 +72,10 @@ type AccessLog interface {
 	// only those with Seq < before when before > 0, at most limit (limit <= 0 means 100).
 	// Passing the Seq of a page's last event as before gives the next page.
 	AccessTo(ctx context.Context, party PartyID, before uint64, limit int) ([]AccessEvent, error)
+	// AccessAfter returns the events of every party with Seq > after, oldest
+	// first, at most limit (limit <= 0 means 100): how the notifications follow
+	// the log.
+	AccessAfter(ctx context.Context, after uint64, limit int) ([]AccessEvent, error)
 }
 
 // DefaultAccessLimit is the page size of AccessTo when limit <= 0.

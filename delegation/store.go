@@ -61,6 +61,7 @@ type Store interface {
 	ChangeStore
 	// AccessLog keeps the decision log: who acted, or tried to act, for whom.
 	AccessLog
+	NotificationStore
 	// UpdateRegister runs fn in one write transaction: everything fn wrote commits
 	// together when it returns nil, and nothing does when it returns an error.
 	UpdateRegister(ctx context.Context, fn func(RegisterTx) error) error
@@ -106,6 +107,9 @@ type FullmaktStore interface {
 	FullmakterGivenBy(ctx context.Context, p PartyID) ([]Fullmakt, error)
 	// FullmakterReceivedBy returns those where p is the proxy.
 	FullmakterReceivedBy(ctx context.Context, p PartyID) ([]Fullmakt, error)
+	// FullmakterEnding returns those whose period's last day is from from to to,
+	// both included, whatever their status, ordered by that day and then id.
+	FullmakterEnding(ctx context.Context, from, to Date) ([]Fullmakt, error)
 }
 
 // RequestStore keeps requests for fullmakter.

@@ -14,7 +14,7 @@ import (
 
 // testAccessLog: the decision log numbers the events it stores in increasing order,
 // lists each party's events (those whose Party it is) newest first, pages through
-// them with before, stores a batch whole or not at all, records no change, and keeps every
+// them with before, lists everyone's events oldest first from a seq on, stores a batch whole or not at all, records no change, and keeps every
 // event of concurrent appenders. (Whether the log survives closing and reopening the
 // store is each backend's own test: newStore hands out fresh stores only.)
 func testAccessLog(t *testing.T, newStore newStoreFunc) {
@@ -138,6 +138,12 @@ func testAccessLog(t *testing.T, newStore newStoreFunc) {
 		f.wantAccessTo(t, party, all[9].Seq, 0, all[10:110])
 		f.wantAccessTo(t, party, 0, 101, all[:101])
 		f.wantAccessTo(t, party, 0, math.MaxInt, all)
+		oldest := slices.Clone(events)
+		for _, limit := range []int{0, -1, math.MinInt} {
+			f.wantAccessAfter(t, 0, limit, oldest[:100])
+		}
+		f.wantAccessAfter(t, oldest[9].Seq, 0, oldest[10:110])
+		f.wantAccessAfter(t, 0, math.MaxInt, oldest)
 	})
 
 	t.Run("paging with before", func(t *testing.T) {
@@ -190,6 +196,59 @@ func testAccessLog(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	t.Run("after, oldest first, for every party", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		anna, bjorn, nav := f.adult("Anna").ID, f.adult("Bjørn").ID, f.organization("NAV").ID
+		f.wantAccessAfter(t, 0, 0, nil)
+		var all []delegation.AccessEvent
+		for batch := 1; len(all) < 25; batch++ {
+			var events []delegation.AccessEvent
+			for i := range batch {
+				actor, party := bjorn, anna
+				switch i % 3 {
+				case 1:
+					actor, party = anna, bjorn
+				case 2:
+					actor, party = bjorn, nav
+				}
+				events = append(events, f.accessEvent(actor, party, i%4 != 0))
+			}
+			all = append(all, f.appendAccess(events...)...)
+		}
+		afters := []uint64{0, 1, 2, math.MaxUint64 - 1, math.MaxUint64}
+		for _, e := range all {
+			afters = append(afters, e.Seq-1, e.Seq, e.Seq+1)
+		}
+		slices.Sort(afters)
+		for _, after := range slices.Compact(afters) {
+			for _, limit := range []int{1, 3, len(all) - 1, len(all), len(all) + 1} {
+				var want []delegation.AccessEvent
+				for _, e := range all {
+					if e.Seq > after && len(want) < limit {
+						want = append(want, e)
+					}
+				}
+				f.wantAccessAfter(t, after, limit, want)
+			}
+		}
+		// Paging with the Seq of each page's last event reads every event once.
+		for _, limit := range []int{1, 4, 7, len(all)} {
+			var got []delegation.AccessEvent
+			for after := uint64(0); ; {
+				page, err := f.s.AccessAfter(f.ctx, after, limit)
+				if err != nil || len(page) > limit || len(got)+len(page) > len(all) {
+					t.Fatalf("AccessAfter(%d, %d) = %d events, %v", after, limit, len(page), err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page...)
+				after = page[len(page)-1].Seq
+			}
+			checkAccessAfter(t, fmt.Sprintf("AccessAfter paged by %d", limit), all, got)
+		}
+	})
+
 	t.Run("an invalid event stores nothing", func(t *testing.T) {
 		for _, tt := range []struct {
 			name   string
@@ -221,6 +280,7 @@ func testAccessLog(t *testing.T, newStore newStoreFunc) {
 				}
 				f.wantAccessTo(t, party, 0, 0, nil)
 				f.wantAccessTo(t, actor, 0, 0, nil)
+				f.wantAccessAfter(t, 0, 0, nil)
 				f.noChangeSince("a failed AppendAccess", last)
 
 				// The store still takes valid events afterwards.
@@ -329,6 +389,9 @@ func raceAccess(t *testing.T, newStore newStoreFunc) {
 	for _, p := range append(slices.Clone(parties), actors...) {
 		f.wantAccessTo(t, p, 0, goroutines*each, partyEvents(all, p))
 	}
+	oldest := newestFirst(all)
+	slices.Reverse(oldest)
+	f.wantAccessAfter(t, 0, goroutines*each+1, oldest)
 	f.noChangeSince("concurrent AppendAccess", last)
 }
 
@@ -368,6 +431,31 @@ func (f *fixture) wantAccessTo(t *testing.T, p delegation.PartyID, before uint64
 		return
 	}
 	checkAccess(t, fmt.Sprintf("AccessTo(p, %d, %d)", before, limit), want, got)
+}
+
+// wantAccessAfter fails the test unless AccessAfter(after, limit) returns want.
+func (f *fixture) wantAccessAfter(t *testing.T, after uint64, limit int, want []delegation.AccessEvent) {
+	t.Helper()
+	got, err := f.s.AccessAfter(f.ctx, after, limit)
+	if err != nil {
+		t.Errorf("AccessAfter(%d, %d): %v", after, limit, err)
+		return
+	}
+	checkAccessAfter(t, fmt.Sprintf("AccessAfter(%d, %d)", after, limit), want, got)
+}
+
+// checkAccessAfter fails the test unless got is want, in the same order (oldest
+// first).
+func checkAccessAfter(t *testing.T, name string, want, got []delegation.AccessEvent) {
+	t.Helper()
+	if d := diff(want, got); d != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, d)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq <= got[i-1].Seq {
+			t.Errorf("%s lists Seq %d (#%d) after %d (#%d), want oldest first", name, got[i].Seq, i, got[i-1].Seq, i-1)
+		}
+	}
 }
 
 // checkAccess fails the test unless got is want, in the same order (newest first).

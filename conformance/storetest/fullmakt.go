@@ -1,14 +1,21 @@
 package storetest
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/fullmakt/fullmakt/delegation"
 )
 
 // testFullmakter: fullmakter are created once, read back whole, listed for the
-// grantor, the proxy who passed one on and the proxy, and ended exactly once.
+// grantor, the proxy who passed one on and the proxy, and by their last day, and
+// ended exactly once.
 func testFullmakter(t *testing.T, newStore newStoreFunc) {
 	t.Run("create and read", func(t *testing.T) {
 		f := newFixture(t, newStore)
@@ -170,6 +177,107 @@ func testFullmakter(t *testing.T, newStore newStoreFunc) {
 			})
 		}
 	})
+}
+
+// testFullmakterEnding: FullmakterEnding lists the fullmakter whose last day is in
+// the range, both ends included, whatever their status, by day and then id, and
+// follows a migrated fullmakt whose end a re-import moves or takes away.
+func testFullmakterEnding(t *testing.T, newStore newStoreFunc) {
+	f := newFixture(t, newStore)
+	grantor, proxy, subproxy := f.adult("Giver"), f.adult("Fullmektig"), f.adult("Underfullmektig")
+	f.register(grantor, proxy, subproxy)
+	d := f.today.AddDays
+	f.wantEnding(t, f.today, d(1000), nil)
+
+	parent := f.give(grantor, proxy, true) // ends in a year
+	soon := f.giveFor(grantor, proxy, delegation.Period{From: f.today, To: d(3)})
+	revoked := f.end(f.giveFor(grantor, subproxy, delegation.Period{From: f.today, To: d(3)}), grantor.ID, grantor)
+	later := f.giveFor(proxy, grantor, delegation.Period{From: d(2), To: d(10)})
+	sub := f.subdelegate(parent, grantor, subproxy)             // ends in 30 days
+	f.giveFor(grantor, proxy, delegation.Period{From: f.today}) // no end: never listed
+	f.giveFor(subproxy, grantor, delegation.Period{})           // no period at all
+	stored := []delegation.Fullmakt{parent, soon, revoked, later, sub}
+
+	migrate := func(to delegation.Date) delegation.Fullmakt {
+		t.Helper()
+		m := delegation.MigratedFullmakt(grantor.ID, proxy.ID, delegation.Scope{Areas: []string{"tax"}},
+			delegation.Period{From: f.today, To: to}, false, "altinn-77")
+		if changed, err := f.apply(m); !changed || err != nil {
+			t.Fatalf("ApplyRecord(migrated fullmakt ending %v) = %v, %v, want true, nil", to, changed, err)
+		}
+		return m
+	}
+	migrated := migrate(d(5))
+
+	yearEnd := parent.Period.To
+	for _, tt := range []struct {
+		name     string
+		from, to delegation.Date
+		want     []delegation.Fullmakt
+	}{
+		{"today", f.today, f.today, nil},
+		{"one day, two fullmakter, one revoked", d(3), d(3), []delegation.Fullmakt{soon, revoked}},
+		{"both ends included", d(3), d(10), []delegation.Fullmakt{soon, revoked, migrated, later}},
+		{"between", d(4), d(9), []delegation.Fullmakt{migrated}},
+		{"the last day only", d(10), d(10), []delegation.Fullmakt{later}},
+		{"a sub-delegated one", d(11), d(30), []delegation.Fullmakt{sub}},
+		{"a year on", yearEnd, yearEnd, []delegation.Fullmakt{parent}},
+		{"everything", f.today.AddYears(-10), f.today.AddYears(10), append(slices.Clone(stored), migrated)},
+		{"after the last", yearEnd.AddDays(1), f.today.AddYears(10), nil},
+		{"before the first", f.today.AddYears(-10), d(2), nil},
+		{"from after to", d(10), d(3), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) { f.wantEnding(t, tt.from, tt.to, tt.want) })
+	}
+
+	t.Run("a re-import moves the end", func(t *testing.T) {
+		moved := migrate(d(20))
+		f.wantEnding(t, d(5), d(5), nil)
+		f.wantEnding(t, d(3), d(10), []delegation.Fullmakt{soon, revoked, later})
+		f.wantEnding(t, d(20), d(20), []delegation.Fullmakt{moved})
+		f.wantEnding(t, f.today, f.today.AddYears(10), append(slices.Clone(stored), moved))
+
+		migrate(delegation.Date{}) // no end any more
+		f.wantEnding(t, d(20), d(20), nil)
+		f.wantEnding(t, f.today, f.today.AddYears(10), stored)
+
+		back := migrate(d(5))
+		f.wantEnding(t, d(4), d(9), []delegation.Fullmakt{back})
+	})
+}
+
+// giveFor creates a fullmakt grantor gives proxy for period.
+func (f *fixture) giveFor(grantor, proxy delegation.Person, period delegation.Period) delegation.Fullmakt {
+	f.t.Helper()
+	fm, err := delegation.Give(delegation.NewFullmakt{
+		Grantor: grantor, Proxy: proxy, Scope: scope(), Period: period, ConfirmedACR: acr,
+	}, f.tick())
+	if err != nil {
+		f.t.Fatalf("Give: %v", err)
+	}
+	if err := f.s.CreateFullmakt(f.ctx, fm); err != nil {
+		f.t.Fatalf("CreateFullmakt(%v): %v", fm.ID, err)
+	}
+	return fm
+}
+
+// wantEnding fails the test unless FullmakterEnding(from, to) returns want, ordered
+// by last day and then id.
+func (f *fixture) wantEnding(t *testing.T, from, to delegation.Date, want []delegation.Fullmakt) {
+	t.Helper()
+	got, err := f.s.FullmakterEnding(f.ctx, from, to)
+	if err != nil {
+		t.Errorf("FullmakterEnding(%v, %v): %v", from, to, err)
+		return
+	}
+	want = slices.Clone(want)
+	byEnd := func(a, b delegation.Fullmakt) int {
+		return cmp.Or(a.Period.To.Compare(b.Period.To), strings.Compare(a.ID, b.ID))
+	}
+	slices.SortFunc(want, byEnd)
+	if d := gocmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("FullmakterEnding(%v, %v) mismatch (-want +got):\n%s", from, to, d)
+	}
 }
 
 func (f *fixture) fullmakterGivenBy(p delegation.PartyID) ([]delegation.Fullmakt, error) {

@@ -74,7 +74,7 @@ func newGrantFixture(t *testing.T, newStore newGrantsFunc) *grantFixture {
 }
 
 // allKinds are the kinds of record of the port.
-var allKinds = []grants.Kind{grants.Code, grants.PKCE, grants.OIDC, grants.Access, grants.Refresh, grants.PAR, grants.Login, grants.Session, grants.Flow, grants.Ceremony}
+var allKinds = []grants.Kind{grants.Code, grants.PKCE, grants.OIDC, grants.Access, grants.Refresh, grants.PAR, grants.Login, grants.Session, grants.Flow, grants.Ceremony, grants.Draft}
 
 // payload returns data no other payload of the fixture equals, about the size of a
 // serialized request, with bytes of every value (a backend must not treat it as
@@ -401,7 +401,7 @@ func testGrantApply(t *testing.T, newStore newGrantsFunc) {
 		}{
 			{"put without key", grants.Put(grants.Record{Kind: grants.Access, RequestID: "req-1"})},
 			{"put of no kind", grants.Put(grants.Record{Key: "k"})},
-			{"put of an unknown kind", grants.Put(grants.Record{Kind: grants.Ceremony + 1, Key: "k"})},
+			{"put of an unknown kind", grants.Put(grants.Record{Kind: grants.Draft + 1, Key: "k"})},
 			{"delete without key", grants.Delete(grants.Access, "")},
 			{"use without key", grants.Use(grants.Code, "")},
 			{"delete grant without request id", grants.DeleteGrant(grants.Access, "")},

@@ -59,10 +59,12 @@ func Run(t *testing.T, newStore func(t *testing.T) delegation.Store) {
 		{"apply_record", testApplyRecord},
 		{"relations", testRelations},
 		{"fullmakter", testFullmakter},
+		{"fullmakter_ending", testFullmakterEnding},
 		{"requests", testRequests},
 		{"consents", testConsents},
 		{"changes", testChanges},
 		{"access_log", testAccessLog},
+		{"notifications", testNotifications},
 		{"concurrency", testConcurrency},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore) })

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -80,12 +81,58 @@ func accessKey(p delegation.PartyID, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(prefix(string(p)), seq)
 }
 
+// AccessAfter implements delegation.AccessLog.
+func (s *Store) AccessAfter(ctx context.Context, after uint64, limit int) (out []delegation.AccessEvent, err error) {
+	if limit <= 0 {
+		limit = delegation.DefaultAccessLimit
+	}
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
+		return walkAfter(tx.Bucket(bAccess).Cursor(), after, func(seq uint64, raw []byte) (bool, error) {
+			e, err := decodeAccess(raw)
+			if err != nil {
+				return false, fmt.Errorf("access event %d: %w", seq, err)
+			}
+			e.Seq = seq
+			out = append(out, e)
+			return len(out) < limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: access after %d: %w", after, err)
+	}
+	return out, nil
+}
+
 // accessList reads, newest first, up to limit events that index idx holds under p,
 // those with a seq below before when before > 0.
 func (s *Store) accessList(ctx context.Context, idx []byte, p delegation.PartyID, before uint64, limit int) (out []delegation.AccessEvent, err error) {
 	if limit <= 0 {
 		limit = delegation.DefaultAccessLimit
 	}
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
+		log := tx.Bucket(bAccess)
+		return walkBefore(tx.Bucket(idx).Cursor(), p, before, func(seq uint64) (bool, error) {
+			raw := log.Get(u64(seq))
+			if raw == nil {
+				return false, fmt.Errorf("bolt: access event %d is in %s but not in %s", seq, idx, bAccess)
+			}
+			e, err := decodeAccess(raw)
+			if err != nil {
+				return false, fmt.Errorf("bolt: access event %d: %w", seq, err)
+			}
+			e.Seq = seq
+			out = append(out, e)
+			return len(out) < limit, nil
+		})
+	})
+	return out, err
+}
+
+// walkBefore walks the keys p 0 seq (seq 8 bytes, big-endian) of an index from the
+// newest down, those with a seq below before when before > 0, calling fn with each
+// seq until it returns false or an error. A key sorts a party's entries by seq, so
+// the walk starts with one Seek to the end of the range asked for.
+func walkBefore(c *bbolt.Cursor, p delegation.PartyID, before uint64, fn func(seq uint64) (bool, error)) error {
 	pre := prefix(string(p))
 	// end is the first key past the range asked for: p 0 before, or p 1, which
 	// sorts after every p 0 seq.
@@ -93,37 +140,43 @@ func (s *Store) accessList(ctx context.Context, idx []byte, p delegation.PartyID
 	if before > 0 {
 		end = accessKey(p, before)
 	}
-	err = s.view(ctx, func(tx *bbolt.Tx) error {
-		log := tx.Bucket(bAccess)
-		c := tx.Bucket(idx).Cursor()
-		k, _ := c.Seek(end)
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
+	k, _ := c.Seek(end)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, pre); k, _ = c.Prev() {
+		rest := k[len(pre):]
+		if len(rest) != 8 {
+			// Not an entry of p. Identifiers have no NUL (Validate refuses control
+			// characters), so this is never written; skip it all the same.
+			continue
 		}
-		for ; k != nil && len(out) < limit && bytes.HasPrefix(k, pre); k, _ = c.Prev() {
-			rest := k[len(pre):]
-			if len(rest) != 8 {
-				// Not an event of p. Identifiers have no NUL (Validate refuses control
-				// characters), so this is never written; skip it all the same.
-				continue
-			}
-			seq := binary.BigEndian.Uint64(rest)
-			raw := log.Get(rest)
-			if raw == nil {
-				return fmt.Errorf("bolt: access event %d is in %s but not in %s", seq, idx, bAccess)
-			}
-			e, err := decodeAccess(raw)
-			if err != nil {
-				return fmt.Errorf("bolt: access event %d: %w", seq, err)
-			}
-			e.Seq = seq
-			out = append(out, e)
+		more, err := fn(binary.BigEndian.Uint64(rest))
+		if err != nil || !more {
+			return err
 		}
-		return nil
-	})
-	return out, err
+	}
+	return nil
+}
+
+// walkAfter walks a bucket keyed by seq (8 bytes, big-endian) in order from seq
+// after+1, calling fn with each seq and value until it returns false or an error.
+func walkAfter(c *bbolt.Cursor, after uint64, fn func(seq uint64, v []byte) (bool, error)) error {
+	if after == math.MaxUint64 {
+		return nil // nothing can follow
+	}
+	for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			return fmt.Errorf("key %q is not a sequence number", k)
+		}
+		more, err := fn(binary.BigEndian.Uint64(k), v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // Access events are written on every decision made for someone else, so they are

@@ -1,8 +1,10 @@
 package bolt
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -46,6 +48,9 @@ func fullmaktIndexKeys(f delegation.Fullmakt) [][2][]byte {
 	}
 	if f.DelegatedBy != "" {
 		keys = append(keys, [2][]byte{iGiven, key(string(f.DelegatedBy), f.ID)})
+	}
+	if !f.Period.To.IsZero() {
+		keys = append(keys, [2][]byte{iFullmaktEnding, key(f.Period.To.String(), f.ID)})
 	}
 	return keys
 }
@@ -122,6 +127,41 @@ func (s *Store) FullmakterGivenBy(ctx context.Context, p delegation.PartyID) ([]
 // FullmakterReceivedBy implements delegation.FullmaktStore.
 func (s *Store) FullmakterReceivedBy(ctx context.Context, p delegation.PartyID) ([]delegation.Fullmakt, error) {
 	return list(ctx, s, iReceived, p, readFullmakt, fullmaktOrder)
+}
+
+// FullmakterEnding implements delegation.FullmaktStore. The index is keyed by the
+// day as YYYY-MM-DD, whose byte order is the order of the days, so the answer is one
+// range of it, already in the order promised.
+func (s *Store) FullmakterEnding(ctx context.Context, from, to delegation.Date) (out []delegation.Fullmakt, err error) {
+	if from.IsZero() || to.IsZero() {
+		return nil, fmt.Errorf("bolt: fullmakter ending from %q to %q: %w", from, to, delegation.ErrInvalid)
+	}
+	last := to.String()
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
+		c := tx.Bucket(iFullmaktEnding).Cursor()
+		for k, _ := c.Seek([]byte(from.String())); k != nil; k, _ = c.Next() {
+			day, id, ok := bytes.Cut(k, []byte{0})
+			if !ok {
+				return fmt.Errorf("%s holds a key without an id: the database is damaged", iFullmaktEnding)
+			}
+			if string(day) > last {
+				return nil
+			}
+			f, err := readFullmakt(tx, string(id))
+			if errors.Is(err, delegation.ErrNotFound) {
+				return fmt.Errorf("%s names a missing fullmakt %q: the database is damaged", iFullmaktEnding, id)
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: fullmakter ending from %s to %s: %w", from, to, err)
+	}
+	return out, nil
 }
 
 func fullmaktOrder(f delegation.Fullmakt) (time.Time, string) { return f.CreatedAt, f.ID }

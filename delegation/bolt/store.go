@@ -147,6 +147,9 @@ var (
 	iConsentParty = []byte("idx_consent_party")
 	iConsentRecip = []byte("idx_consent_recipient")
 	iAccessParty  = []byte("idx_access_party") // party 0 seq (8 bytes, big-endian)
+	// iFullmaktEnding holds fullmakter with an end date: period.to (YYYY-MM-DD) 0 id,
+	// in the order of the day, for the calendar sweep of the notifications.
+	iFullmaktEnding = []byte("idx_fullmakt_ending")
 
 	kSchema = []byte("schema_version")
 )
@@ -191,6 +194,30 @@ var migrations = []func(*bbolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 4 → 5: notifications and their cursors (notification.go), and the index of
+	// fullmakter by their last day, built here for those already stored.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bNotifications, iNotePerson, iNoteKey, bCursors, bReadMarks, iFullmaktEnding} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		ending := tx.Bucket(iFullmaktEnding)
+		return tx.Bucket(bFullmakter).ForEach(func(id, raw []byte) error {
+			// Only the period is read: the migration must not depend on the rest of
+			// the record's shape, which later versions may change.
+			var f struct {
+				Period delegation.Period `json:"period"`
+			}
+			if err := json.Unmarshal(raw, &f); err != nil {
+				return fmt.Errorf("fullmakt %s: %w", id, err)
+			}
+			if f.Period.To.IsZero() {
+				return nil
+			}
+			return ending.Put(key(f.Period.To.String(), string(id)), nil)
+		})
 	},
 }
 

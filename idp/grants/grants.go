@@ -63,9 +63,12 @@ const (
 	// Ceremony: what a browser round trip must come back to, good once: a WebAuthn
 	// challenge, an upstream login's state and nonce. Keyed by a hash of its id.
 	Ceremony
+	// Draft: what a person is writing in the portal (a fullmakt, a request) or
+	// waiting to confirm after a step-up. Keyed by a hash of its id.
+	Draft
 )
 
-var kindNames = [...]string{"", "code", "pkce", "oidc", "access", "refresh", "par", "login", "session", "flow", "ceremony"}
+var kindNames = [...]string{"", "code", "pkce", "oidc", "access", "refresh", "par", "login", "session", "flow", "ceremony", "draft"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k != 0 {
@@ -75,7 +78,7 @@ func (k Kind) String() string {
 }
 
 // Valid reports whether k is one of the kinds above.
-func (k Kind) Valid() bool { return k >= Code && k <= Ceremony }
+func (k Kind) Valid() bool { return k >= Code && k <= Draft }
 
 // Record is one stored code, token or request.
 type Record struct {
