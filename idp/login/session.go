@@ -239,3 +239,17 @@ func (s *Service) cookie(name, value string, maxAge int) *http.Cookie {
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	}
 }
+
+// Visit returns the request's session for a page of the portal and counts the
+// request as use, so the idle timeout starts again; false without a session.
+func (s *Service) Visit(r *http.Request) (*Session, bool) { return s.session(r) }
+
+// FormToken returns the form token of the session: the portal puts it in its
+// forms (the header's log-out button takes it too) and checks it with
+// ValidFormToken.
+func (s *Service) FormToken(sess *Session) string { return s.csrf.Token(sessionBinding(sess)) }
+
+// ValidFormToken reports whether token is the session's form token.
+func (s *Service) ValidFormToken(sess *Session, token string) bool {
+	return s.csrf.Valid(sessionBinding(sess), token)
+}

@@ -151,6 +151,18 @@ type Header struct {
 	Level    authz.Level // the session's level of assurance, shown as a labelled badge ("Level: substantial")
 	Test     bool        // a test login (demo eID): a banner on every page says it is not a real eID
 	Acting   string      // optional: the name of whom the person acts for, when not themself
+	// Nav is the portal's main menu, shown under the header when not empty.
+	Nav []NavLink
+}
+
+// NavLink is one entry of the main menu: a local path, the message key of its
+// text, whether it is the current section (aria-current="page"), and a count of
+// unread things shown beside it (0 for none).
+type NavLink struct {
+	Href    string
+	Key     string
+	Current bool
+	Count   int
 }
 
 // FieldError is one problem with a form: the id of the field it is about (empty
