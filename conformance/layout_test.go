@@ -21,6 +21,12 @@ func TestDependenciesPointInward(t *testing.T) {
 		{pkg: "delegation"},
 		{pkg: "delegation/registers", allowed: []string{module + "/delegation"}},
 		{pkg: "delegation/registers/demo", allowed: []string{module + "/delegation"}},
+		// Notifications follow the store's sequences: the domain only.
+		{pkg: "delegation/notify", allowed: []string{module + "/delegation"}},
+		// The citizen's pages: the domain, the catalogue and levels (authz), the
+		// page chrome (idp/web) and the drafts' port (idp/grants); never the OAuth
+		// server, the login or a backend.
+		{pkg: "delegation/portal", allowed: cedar(module+"/delegation", module+"/authz", module+"/idp/web", module+"/idp/grants", "golang.org/x/text")},
 		// The storage ports and what implements or tests them import authz for
 		// authz.Level (idp/accounts), and with it cedar-go.
 		{pkg: "delegation/bolt", allowed: cedar(module+"/delegation", module+"/authz", module+"/idp/grants", module+"/idp/accounts", "go.etcd.io/bbolt", "golang.org/x/sys")},
