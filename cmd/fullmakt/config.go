@@ -45,6 +45,10 @@ type ServeConfig struct {
 	// UpstreamFile lists the upstream OpenID Providers (national eIDs) people log
 	// in with; "" is none.
 	UpstreamFile string
+	// WebhookURL receives every notification (signed, in order, at least once);
+	// WebhookSecretFile holds the signing secret. "" is no webhook.
+	WebhookURL        string
+	WebhookSecretFile string
 	// AccessTokenLifetime and RefreshTokenLifetime are the OAuth server's token
 	// lifetimes; zero takes idp.Config's defaults.
 	AccessTokenLifetime  time.Duration
@@ -61,6 +65,7 @@ type ServeConfig struct {
 	PolicyReload      time.Duration // how often --policies is checked for changes
 	ClientsReload     time.Duration // how often the clients file is checked for changes
 	OAuthMaintenance  time.Duration // how often the OAuth server rotates keys and collects expired grants
+	WebhookMinBackoff time.Duration // the webhook's first wait after a failed delivery (0: notify's default)
 }
 
 // DefaultServeConfig returns a configuration that works as it is.
@@ -111,6 +116,9 @@ func (c ServeConfig) Validate() error {
 		if d.d <= 0 {
 			errs = append(errs, fmt.Errorf("the %s must be positive", d.name))
 		}
+	}
+	if (c.WebhookURL == "") != (c.WebhookSecretFile == "") {
+		errs = append(errs, errors.New("--webhook-url and --webhook-secret-file go together: the webhook's requests are signed"))
 	}
 	if c.MaxHeaderBytes <= 0 {
 		errs = append(errs, errors.New("the header size limit must be positive"))

@@ -22,13 +22,12 @@ func newHomePage() (*homePage, error) {
 	return &homePage{tmpl: tmpl}, nil
 }
 
-// castMember is one demo character as the page shows them: never the full identity
-// number.
+// castMember is one demo character as the page shows them.
 type castMember struct {
-	Name     string
-	Age      int
-	MaskedID string
-	Story    string
+	Name   string
+	Age    int
+	Number string // in full: the cast's numbers are synthetic, and a newcomer types them
+	Story  string
 }
 
 type homeData struct {
@@ -44,7 +43,7 @@ func newHomeData(demoMode bool, cast []demo.Character) homeData {
 		d.ClientID, d.ClientSecret, d.APIKey = demoClientID, demoClientSecret, demoAPIKey
 	}
 	for _, c := range cast {
-		d.Cast = append(d.Cast, castMember{Name: c.Name, Age: c.Age, MaskedID: c.ID.Masked(), Story: c.Story})
+		d.Cast = append(d.Cast, castMember{Name: c.Name, Age: c.Age, Number: string(c.ID), Story: c.Story})
 	}
 	return d
 }

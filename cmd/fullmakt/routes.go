@@ -11,7 +11,12 @@ import (
 // protection; the operational ones are read by probes and scrapers, not browsers.
 func (s *server) routes() http.Handler {
 	browser := http.NewServeMux()
-	browser.Handle("GET /{$}", s.handleHome())
+	if s.portal != nil {
+		// The citizen portal, with the front page for visitors not logged in.
+		s.portal.Routes(browser)
+	} else {
+		browser.Handle("GET /{$}", s.handleHome())
+	}
 	browser.Handle("GET /static/", s.static)
 	browser.Handle("GET /lang", idpweb.LanguageSwitch())
 	if s.login != nil {

@@ -38,6 +38,8 @@ func runServe(ctx context.Context, c cli, args []string) int {
 	flags.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the server's `URL` as clients reach it, the OAuth issuer; https unless on a loopback address (default: http:// and the listening address)")
 	flags.StringVar(&cfg.ClientsFile, "clients", cfg.ClientsFile, "read the OAuth clients from `FILE`, reloaded when it changes (default: DIR/"+clientsFileName+" if it exists)")
 	flags.StringVar(&cfg.UpstreamFile, "upstream", cfg.UpstreamFile, "let people log in with the upstream OpenID Providers (national eIDs) in `FILE` (docs/LOGIN.md)")
+	flags.StringVar(&cfg.WebhookURL, "webhook-url", cfg.WebhookURL, "deliver every notification to `URL`: a signed POST each (Standard Webhooks), in order, retried until it succeeds (https unless on a loopback address)")
+	flags.StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", cfg.WebhookSecretFile, "sign the webhook's requests with the secret in `FILE` (at least 32 bytes)")
 	flags.DurationVar(&cfg.AccessTokenLifetime, "access-token-lifetime", cfg.AccessTokenLifetime, "OAuth access tokens live `DURATION`, at most 24h (default: 10m)")
 	flags.DurationVar(&cfg.RefreshTokenLifetime, "refresh-token-lifetime", cfg.RefreshTokenLifetime, "OAuth refresh tokens live `DURATION`, at most 2160h (default: 12h)")
 	if code, done := flags.parse(c, args); done {
@@ -187,6 +189,15 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		return err
 	}
 	srv.oauth, srv.login, srv.pages = oauth, people, pages
+	notes, err := newNotifications(cfg, store, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if srv.portal, err = newPortal(ctx, cfg, store, decider, people, srv.handleHome(), notes.deriver.Nudge, log); err != nil {
+		ln.Close()
+		return err
+	}
 	httpServer := &http.Server{
 		Handler:           srv.routes(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -213,9 +224,11 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	// stop, and are waited for, before it closes.
 	maintainCtx, stopMaintaining := context.WithCancel(ctx)
 	maintained := startOAuthMaintenance(maintainCtx, oauth, cfg.OAuthMaintenance)
+	notified := notes.start(maintainCtx)
 	defer func() {
 		stopMaintaining()
 		maintained()
+		notified()
 	}()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)

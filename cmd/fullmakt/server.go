@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/fullmakt/fullmakt/authz/authzen"
+	"github.com/fullmakt/fullmakt/delegation/portal"
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
 	"github.com/fullmakt/fullmakt/idp"
 	"github.com/fullmakt/fullmakt/idp/login"
@@ -32,6 +33,9 @@ type server struct {
 	// login is the citizen login (and the OAuth server's), and pages renders it.
 	login *login.Service
 	pages *idpweb.Pages
+	// portal is the citizen's pages; the front page is its own for visitors
+	// who are not logged in.
+	portal *portal.Service
 }
 
 // newServer parses the templates and registers the metrics. cast is shown on the
