@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -123,7 +124,7 @@ type FullmaktStatus string
 
 const (
 	StatusActive    FullmaktStatus = "active"
-	StatusRevoked   FullmaktStatus = "revoked"   // ended by the grantor (or a parent of a minor grantor)
+	StatusRevoked   FullmaktStatus = "revoked"   // ended by the grantor (or a parent of a minor grantor, or a guardian)
 	StatusRenounced FullmaktStatus = "renounced" // given up by the proxy
 	StatusExpired   FullmaktStatus = "expired"   // derived: active, but the period has ended
 	StatusPending   FullmaktStatus = "pending"   // derived: active, but the period has not begun
@@ -319,7 +320,7 @@ type EndFullmakt struct {
 // revokes it; the proxy renounces it; a parent with parental responsibility revokes a
 // fullmakt given by their minor child, except a health fullmakt given from the age of
 // 16, which is the youth's own business. parental lists the register's parental
-// responsibilities between by and the grantor.
+// responsibilities between by and the grantor. A guardian's say is GuardianMayEnd's.
 func MayEnd(f Fullmakt, by PartyID, grantor Person, parental []ParentalResponsibility, now time.Time) (EndFullmakt, error) {
 	today := Today(now)
 	end := EndFullmakt{ID: f.ID, By: by, At: now.UTC()}
@@ -340,6 +341,62 @@ func MayEnd(f Fullmakt, by PartyID, grantor Person, parental []ParentalResponsib
 		return EndFullmakt{}, fmt.Errorf("%w: only the grantor, the proxy or a parent of a minor grantor may end a fullmakt", ErrForbidden)
 	}
 	return end, nil
+}
+
+// GuardianMayEnd decides whether a guardian may revoke a fullmakt their ward gave: the
+// guardian acts only within the registered scope and period, so one of by's
+// guardianships of the grantor must apply today and cover everything the fullmakt
+// reaches (see GuardianMaySee). The fullmakt is then revoked by the guardian.
+func GuardianMayEnd(f Fullmakt, by PartyID, grantor Person, guardianships []Guardianship, reach map[string][]string, now time.Time) (EndFullmakt, error) {
+	if f.Status != StatusActive {
+		return EndFullmakt{}, fmt.Errorf("%w: the fullmakt is already %s", ErrConflict, f.Status)
+	}
+	if err := guardianOver(f, by, grantor, guardianships, reach, Today(now)); err != nil {
+		return EndFullmakt{}, err
+	}
+	return EndFullmakt{ID: f.ID, Status: StatusRevoked, By: by, At: now.UTC()}, nil
+}
+
+// GuardianMaySee reports whether by, as guardian of the grantor, may see f on today,
+// whatever its status: one of by's guardianships of the grantor applies today, the
+// grantor is alive, and every service f reaches is one of the guardianship's matters.
+// reach maps each service the fullmakt reaches (its scope expanded through the
+// service catalogue, highly personal services left out) to the catalogue's
+// guardianship scopes for it; a guardian for economic matters has no say over a
+// fullmakt for health.
+func GuardianMaySee(f Fullmakt, by PartyID, grantor Person, guardianships []Guardianship, reach map[string][]string, today Date) bool {
+	return guardianOver(f, by, grantor, guardianships, reach, today) == nil
+}
+
+// guardianOver returns nil if one of guardianships lets by act for f's grantor on
+// today in everything f reaches, and otherwise says why not.
+func guardianOver(f Fullmakt, by PartyID, grantor Person, guardianships []Guardianship, reach map[string][]string, today Date) error {
+	switch {
+	case grantor.ID != f.Grantor:
+		return fmt.Errorf("%w: the ward named is not the fullmakt's grantor", ErrForbidden)
+	case grantor.DeceasedOn(today):
+		return fmt.Errorf("%w: nobody acts for a deceased person through guardianship", ErrForbidden)
+	case len(reach) == 0:
+		return fmt.Errorf("%w: the fullmakt reaches no service a guardian acts in", ErrForbidden)
+	}
+	services := slices.Sorted(maps.Keys(reach))
+	outside := ""
+	for _, g := range guardianships {
+		if g.Guardian != by || g.Ward != f.Grantor || !g.ActiveOn(today) {
+			continue
+		}
+		i := slices.IndexFunc(services, func(svc string) bool {
+			return !slices.ContainsFunc(reach[svc], func(m string) bool { return slices.Contains(g.Scope, m) })
+		})
+		if i < 0 {
+			return nil
+		}
+		outside = services[i]
+	}
+	if outside == "" {
+		return fmt.Errorf("%w: no guardianship of the grantor applies today", ErrForbidden)
+	}
+	return fmt.Errorf("%w: the fullmakt reaches %s, outside the matters of the guardianship", ErrForbidden, outside)
 }
 
 // NewID returns a new random identifier with the given prefix ("fm_3k…").

@@ -402,6 +402,105 @@ func TestMayEnd(t *testing.T) {
 	}
 }
 
+func TestGuardianMayEnd(t *testing.T) {
+	// Kari (the grantor) is the ward; Ingrid (idParent) her guardian.
+	idGuardian := idParent
+	economic := delegation.Guardianship{Guardian: idGuardian, Ward: idGrantor, Scope: []string{"economic"}}
+	personal := delegation.Guardianship{Guardian: idGuardian, Ward: idGrantor, Scope: []string{"personal"}}
+	both := delegation.Guardianship{Guardian: idGuardian, Ward: idGrantor, Scope: []string{"economic", "personal"}}
+	during := func(g delegation.Guardianship, p delegation.Period) delegation.Guardianship { g.Period = p; return g }
+
+	fm := delegation.Fullmakt{ID: "fm_1", Grantor: idGrantor, Proxy: idProxy, Status: delegation.StatusActive,
+		Scope: delegation.Scope{Areas: []string{"tax"}}, Origin: delegation.OriginPortal}
+	notKaris := fm
+	notKaris.Grantor = idStranger
+	pending := fm
+	pending.Period = delegation.Period{From: today.AddDays(1)}
+	status := func(f delegation.Fullmakt, s delegation.FullmaktStatus) delegation.Fullmakt { f.Status = s; return f }
+	dead := grantor
+	dead.DeathDate = today.AddDays(-3)
+
+	// What the fullmakt reaches, as the caller expands it through the catalogue.
+	tax := map[string][]string{"skatteetaten.skattemelding": {"economic"}, "skatteetaten.skattekort": {"economic"}}
+	health := map[string][]string{"helsenorge.journal": {"personal"}}
+	taxAndHealth := map[string][]string{"skatteetaten.skattemelding": {"economic"}, "helsenorge.journal": {"personal"}}
+	studies := map[string][]string{"lanekassen.studiestotte": {"economic", "personal"}}
+	unknown := map[string][]string{"skatteetaten.skattemelding": {"economic"}, "nowhere.service": nil}
+
+	tests := []struct {
+		name          string
+		f             delegation.Fullmakt
+		by            delegation.PartyID
+		grantor       delegation.Person
+		guardianships []delegation.Guardianship
+		reach         map[string][]string
+		wantErr       error
+	}{
+		{name: "in scope", f: fm, by: idGuardian, grantor: grantor, guardianships: []delegation.Guardianship{economic}, reach: tax},
+		{name: "a service of two matters, one of them the guardian's", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: studies},
+		{name: "a guardianship for both matters", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{both}, reach: taxAndHealth},
+		{name: "the second guardianship covers it", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{personal, economic}, reach: tax},
+		{name: "a fullmakt not yet begun", f: pending, by: idGuardian, grantor: grantor, guardianships: []delegation.Guardianship{economic}, reach: tax},
+		{name: "on the last day of the guardianship", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{during(economic, delegation.Period{From: date(2020, 1, 1), To: today})}, reach: tax},
+		{name: "on the first day of the guardianship", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{during(economic, delegation.Period{From: today})}, reach: tax},
+
+		{name: "out of scope: health for an economic guardian", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: health, wantErr: delegation.ErrForbidden},
+		{name: "partly out of scope", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: taxAndHealth, wantErr: delegation.ErrForbidden},
+		// Each guardianship is judged on its own, as registered.
+		{name: "two guardianships, each covering a part", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic, personal}, reach: taxAndHealth, wantErr: delegation.ErrForbidden},
+		{name: "a service outside the catalogue", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{both}, reach: unknown, wantErr: delegation.ErrForbidden},
+		{name: "a fullmakt that reaches nothing", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{both}, reach: nil, wantErr: delegation.ErrForbidden},
+		{name: "the guardianship ended yesterday", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{during(economic, delegation.Period{To: today.AddDays(-1)})}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "the guardianship begins tomorrow", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{during(economic, delegation.Period{From: today.AddDays(1)})}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "no guardianship", f: fm, by: idGuardian, grantor: grantor, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "another guardian's guardianship", f: fm, by: idStranger, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "a guardianship of another ward", f: fm, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{{Guardian: idGuardian, Ward: idProxy2, Scope: []string{"economic"}}}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "not the ward's fullmakt", f: notKaris, by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "the ward's guardianships, for someone else's fullmakt", f: notKaris, by: idGuardian, grantor: stranger,
+			guardianships: []delegation.Guardianship{economic}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "a deceased ward", f: fm, by: idGuardian, grantor: dead,
+			guardianships: []delegation.Guardianship{economic}, reach: tax, wantErr: delegation.ErrForbidden},
+		{name: "already revoked", f: status(fm, delegation.StatusRevoked), by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: tax, wantErr: delegation.ErrConflict},
+		{name: "already renounced", f: status(fm, delegation.StatusRenounced), by: idGuardian, grantor: grantor,
+			guardianships: []delegation.Guardianship{economic}, reach: tax, wantErr: delegation.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := delegation.GuardianMayEnd(tt.f, tt.by, tt.grantor, tt.guardianships, tt.reach, now)
+			checkErr(t, "GuardianMayEnd", err, tt.wantErr)
+			want := delegation.EndFullmakt{ID: tt.f.ID, Status: delegation.StatusRevoked, By: tt.by, At: now.UTC()}
+			if tt.wantErr != nil {
+				want = delegation.EndFullmakt{}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("GuardianMayEnd(%s, %v) (-want +got):\n%s", tt.f.ID, tt.by, diff)
+			}
+			// The guardian sees what they could end, and still sees it once it has
+			// ended.
+			wantSee := !errors.Is(tt.wantErr, delegation.ErrForbidden)
+			if see := delegation.GuardianMaySee(tt.f, tt.by, tt.grantor, tt.guardianships, tt.reach, today); see != wantSee {
+				t.Errorf("GuardianMaySee(%s, %v) = %v, want %v", tt.f.ID, tt.by, see, wantSee)
+			}
+		})
+	}
+}
+
 func TestIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {

@@ -9,7 +9,8 @@ import (
 
 // One fullmakt: who gave it to whom, everything it unlocks, for how long, how
 // it was confirmed; revoking it (the grantor, whoever passed it on, a parent of
-// a minor grantor) and giving it up (the proxy), with immediate effect.
+// a minor grantor, a guardian of the grantor within the guardianship's
+// matters) and giving it up (the proxy), with immediate effect.
 
 // fullmaktData is the data of fullmakt.html and fullmakt_end.html.
 type fullmaktData struct {
@@ -27,6 +28,9 @@ type fullmaktData struct {
 	Created, CreatedBy         string // CreatedBy only when not the grantor
 	Ended, EndedBy             string
 	IsGrantor, IsProxy, Parent bool
+	// Guardian names the matters of the visitor's guardianship of the grantor,
+	// when that is why the visitor sees it.
+	Guardian string
 	// End is how the visitor may end it: "revoke", "renounce" or empty.
 	End string
 }
@@ -49,18 +53,24 @@ func (p *page) loadFullmakt() (delegation.Fullmakt, bool) {
 	return f, true
 }
 
-// mayEnd asks the domain whether and how the visitor may end f. A fullmakt
-// whose period is over has ended by itself: there is nothing to revoke.
+// mayEnd asks the domain whether and how the visitor may end f: as grantor,
+// proxy, delegator or parent (delegation.MayEnd), else as guardian
+// (delegation.GuardianMayEnd). A fullmakt whose period is over has ended by
+// itself: there is nothing to revoke.
 func (p *page) mayEnd(f delegation.Fullmakt) (delegation.EndFullmakt, error) {
 	if f.StateOn(p.today) == delegation.StatusExpired {
 		return delegation.EndFullmakt{}, errf("fullmakt %s has expired: %w", f.ID, delegation.ErrConflict)
 	}
 	grantor, _ := p.person(f.Grantor)
-	var parental []delegation.ParentalResponsibility
-	if p.v.Person != f.Grantor && p.v.Person != f.Proxy && p.v.Person != f.DelegatedBy {
-		parental = p.parental(f.Grantor)
+	if p.v.Person == f.Grantor || p.v.Person == f.Proxy || p.v.Person == f.DelegatedBy {
+		return delegation.MayEnd(f, p.v.Person, grantor, nil, p.now)
 	}
-	return delegation.MayEnd(f, p.v.Person, grantor, parental, p.now)
+	rel := p.relations(f.Grantor)
+	end, err := delegation.MayEnd(f, p.v.Person, grantor, rel.Parental, p.now)
+	if errors.Is(err, delegation.ErrForbidden) {
+		return delegation.GuardianMayEnd(f, p.v.Person, grantor, rel.Guardianships, guardianReach(p.pack.Catalogue, f.Scope), p.now)
+	}
+	return end, err
 }
 
 // levelName names the level of assurance of an acr value; "" when unknown.
@@ -83,7 +93,12 @@ func (p *page) fullmaktData(f delegation.Fullmakt) fullmaktData {
 		Origin: p.T("portal.fullmakt.origin_" + string(f.Origin)), Created: p.clock(f.CreatedAt),
 		IsGrantor: me == f.Grantor, IsProxy: me == f.Proxy,
 	}
-	d.Parent = !d.IsGrantor && !d.IsProxy && me != f.DelegatedBy
+	if !d.IsGrantor && !d.IsProxy && me != f.DelegatedBy {
+		d.Parent = p.parentOf(f.Grantor)
+		if !d.Parent {
+			d.Guardian = p.guardianMatters(f)
+		}
+	}
 	if f.DelegatedBy != "" {
 		d.DelegatedBy = p.name(f.DelegatedBy)
 	}

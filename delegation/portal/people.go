@@ -10,8 +10,9 @@ import (
 // visitor's right to act for them. For a minor child under the visitor's
 // parental responsibility: the fullmakter the child has given (a parent may
 // revoke them, on the fullmakt's page), those the child holds, and who has
-// acted for the child. For a ward: the guardianship's matters and period and
-// the services it reaches.
+// acted for the child. For a ward: the guardianship's matters and period, the
+// services it reaches, and the fullmakter the ward has given within its matters
+// (a guardian may revoke them, on the fullmakt's page).
 
 // personData is the person page's data.
 type personData struct {
@@ -27,6 +28,11 @@ type personData struct {
 	Months   int
 	// Wards lists the visitor's guardianships of this person in force today.
 	Wards []personWard
+	// Ward is set when the visitor is this person's guardian and not their
+	// parent: WardGiven lists the fullmakter the ward has given within the
+	// guardianships' matters.
+	Ward      bool
+	WardGiven []overviewFullmakt
 }
 
 // personWard is one guardianship on the person page.
@@ -85,6 +91,24 @@ func (s *Service) personPage(p *page) {
 		d.Wards = append(d.Wards, personWard{
 			Matters: p.guardianshipScope(g.Scope), Period: p.guardianshipPeriod(g.Period), Services: p.guardianshipServices(g),
 		})
+	}
+	if !d.Child && len(dep.Guardianships) > 0 {
+		d.Ward = true
+		given, err := s.store.FullmakterGivenBy(p.r.Context(), dep.Person.ID)
+		if err != nil {
+			p.fail("list a ward's fullmakter", err)
+			return
+		}
+		for _, f := range newestFullmakter(given) {
+			reach := guardianReach(p.pack.Catalogue, f.Scope)
+			if f.Grantor != dep.Person.ID || !p.fullmaktShown(f) ||
+				!delegation.GuardianMaySee(f, p.v.Person, dep.Person, dep.Guardianships, reach, p.today) {
+				continue
+			}
+			item := p.overviewFullmakt(f, f.Proxy)
+			d.WardGiven = append(d.WardGiven, item)
+			d.AnyEnded = d.AnyEnded || item.Ended != ""
+		}
 	}
 	p.render(0, "person.html", secOverview, d)
 }

@@ -63,6 +63,24 @@ func scopeServices(cat *authz.Catalogue, sc delegation.Scope) []authz.Service {
 	return out
 }
 
+// guardianReach is what a guardian's say over a fullmakt with scope sc is
+// judged on (delegation.GuardianMayEnd): each service the scope reaches, with
+// the matters (guardianship scopes) the catalogue gives it. A service the
+// catalogue does not know is in it with no matters, so that no guardian has a
+// say over it.
+func guardianReach(cat *authz.Catalogue, sc delegation.Scope) map[string][]string {
+	reach := map[string][]string{}
+	for _, svc := range scopeServices(cat, sc) {
+		reach[svc.ID] = svc.GuardianshipScopes
+	}
+	for _, id := range sc.Services {
+		if _, ok := cat.Service(id); !ok {
+			reach[id] = nil
+		}
+	}
+	return reach
+}
+
 // offeredActions returns the actions the services of the scope offer, in the
 // catalogue's order of actions.
 func offeredActions(cat *authz.Catalogue, sc delegation.Scope) []string {

@@ -123,20 +123,41 @@ func (p *page) parentOf(child delegation.PartyID) bool {
 	return slices.ContainsFunc(rel.Parental, func(r delegation.ParentalResponsibility) bool { return r.ActiveOn(p.today) })
 }
 
-// parental returns the register's parental responsibilities of the visitor for
-// the grantor, for delegation.MayEnd.
-func (p *page) parental(grantor delegation.PartyID) []delegation.ParentalResponsibility {
+// relations returns the register's relations of the visitor to the grantor
+// (parental responsibilities, guardianships), for delegation.MayEnd and
+// delegation.GuardianMayEnd.
+func (p *page) relations(grantor delegation.PartyID) delegation.Relations {
 	rel, err := p.s.store.Relations(p.r.Context(), p.v.Person, grantor)
 	if err != nil {
 		p.logError("read relations", err)
-		return nil
+		return delegation.Relations{}
 	}
-	return rel.Parental
+	return rel
+}
+
+// guardianMatters names the matters of the visitor's guardianship of f's
+// grantor that let them see f ("economic matters"); "" when none does: a
+// guardian sees a fullmakt only when the guardianship is in force today and its
+// matters cover every service the fullmakt reaches (a guardian for economic
+// matters does not see a fullmakt for health).
+func (p *page) guardianMatters(f delegation.Fullmakt) string {
+	grantor, ok := p.person(f.Grantor)
+	if !ok {
+		return ""
+	}
+	reach := guardianReach(p.pack.Catalogue, f.Scope)
+	for _, g := range p.relations(f.Grantor).Guardianships {
+		if delegation.GuardianMaySee(f, p.v.Person, grantor, []delegation.Guardianship{g}, reach, p.today) {
+			return p.guardianshipScope(g.Scope)
+		}
+	}
+	return ""
 }
 
 // mayView reports whether the visitor may see a fullmakt: its grantor, its
-// proxy, whoever passed it on, or a parent of its minor grantor.
+// proxy, whoever passed it on, a parent of its minor grantor, or a guardian of
+// its grantor within the guardianship's matters.
 func (p *page) mayView(f delegation.Fullmakt) bool {
 	me := p.v.Person
-	return me == f.Grantor || me == f.Proxy || (f.DelegatedBy != "" && me == f.DelegatedBy) || p.parentOf(f.Grantor)
+	return me == f.Grantor || me == f.Proxy || (f.DelegatedBy != "" && me == f.DelegatedBy) || p.parentOf(f.Grantor) || p.guardianMatters(f) != ""
 }
