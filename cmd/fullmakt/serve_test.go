@@ -78,7 +78,7 @@ func TestServe(t *testing.T) {
 			name: "front page", method: "GET", path: "/", wantStatus: 200,
 			// The cast's numbers are synthetic (no real person has one), and shown
 			// in full so that a newcomer can type one into the portal.
-			wantBody:    []string{`<html lang="en">`, `<a href="/login">Log in</a>`, cast[0].Name, cast[0].Story, string(cast[0].ID), cast[len(cast)-1].Name, demoClientSecret},
+			wantBody:    []string{`<html lang="en">`, `<a href="/login?return=/">Log in</a>`, cast[0].Name, cast[0].Story, string(cast[0].ID), cast[len(cast)-1].Name, demoClientSecret},
 			wantNot:     []string{"<script", "style="},
 			wantHeaders: browserHeaders,
 		},
