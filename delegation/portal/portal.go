@@ -172,7 +172,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return s, nil
 }
 
-//go:embed messages templates
+//go:embed messages templates/*.html
 var files embed.FS
 
 // Messages returns the portal's message catalogues, for web.LoadCatalogue

@@ -27,7 +27,9 @@ type Pages struct {
 // the templates "title" (the text of <title>, and usually of the <h1>) and "main"
 // (the content of <main>); it may define helpers of its own, but not "scripts"
 // (a page names its scripts in View.Scripts) nor the layout's "layout", "csrf" and
-// "errors". Pages are named by their file's base name, which must be unique.
+// "errors". Pages are named by their file's base name, which must be unique. A
+// file whose name begins with an underscore (_scope.html) is a partial, not a
+// page: the templates it defines are there for every page to call.
 // It returns parse errors and broken rules, all at once.
 func NewPages(cat *Catalogue, fsys fs.FS, patterns ...string) (*Pages, error) {
 	if cat == nil {
@@ -55,10 +57,26 @@ func NewPages(cat *Catalogue, fsys fs.FS, patterns ...string) (*Pages, error) {
 		}
 		files = append(files, matches...)
 	}
+	// Partials (files named _*.html) define templates that every page may use:
+	// they are parsed into the layout, and are not pages themselves.
+	var pages []string
+	for _, file := range files {
+		if !strings.HasPrefix(path.Base(file), "_") {
+			pages = append(pages, file)
+			continue
+		}
+		b, err := fs.ReadFile(fsys, file)
+		if err == nil {
+			_, err = layout.New(file).Parse(string(b))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("web: partial %s: %w", file, err)
+		}
+	}
 	p := &Pages{cat: cat, pages: make(map[string]*template.Template)}
 	var errs []error
 	from := make(map[string]string) // base name → file
-	for _, file := range files {
+	for _, file := range pages {
 		name := path.Base(file)
 		if other, ok := from[name]; ok {
 			if other != file {

@@ -476,3 +476,32 @@ func text(n *html.Node) string {
 	})
 	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+// TestPartials: a file named _*.html defines templates every page may call, and
+// is not a page itself.
+func TestPartials(t *testing.T) {
+	cat, err := LoadCatalogue(Messages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPages(cat, fstest.MapFS{
+		"_greeting.html": {Data: []byte(`{{define "greeting"}}<p class="greeting">Hello, {{$.Data}}</p>{{end}}`)},
+		"a.html":         {Data: []byte(`{{define "title"}}A{{end}}{{define "main"}}{{template "greeting" $}}{{end}}`)},
+	}, "*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := render(t, p, "/a", "en", View{Page: "a.html", Data: "Kari"})
+	if err != nil || !strings.Contains(body, `<p class="greeting">Hello, Kari</p>`) {
+		t.Errorf("Render(a.html) = %v, want the partial's greeting in:\n%s", err, body)
+	}
+	if _, _, err := render(t, p, "/a", "en", View{Page: "_greeting.html"}); err == nil {
+		t.Errorf("Render(_greeting.html) = nil, want an error: a partial is not a page")
+	}
+	if _, err := NewPages(cat, fstest.MapFS{
+		"_broken.html": {Data: []byte(`{{define "x"}}{{end`)},
+		"a.html":       {Data: []byte(`{{define "title"}}A{{end}}{{define "main"}}{{end}}`)},
+	}, "*.html"); err == nil || !strings.Contains(err.Error(), "web: partial _broken.html") {
+		t.Errorf("NewPages with a broken partial = %v, want an error naming it", err)
+	}
+}
