@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/fullmakt/fullmakt/delegation/notify"
 	"github.com/fullmakt/fullmakt/delegation/portal"
@@ -180,8 +181,7 @@ func TestBrowserPortal(t *testing.T) {
 		wants(t, "the review page", ingrid.Name, "Housing allowance")
 		do(t, ctx, "confirm", chromedp.Click(`form[action$="/send"] button[type="submit"]`))
 		confirm(t)
-		at := arrive(t, ctx, base+"/fullmakter/")
-		given = idFrom(t, at, "/fullmakter/")
+		given = idFrom(t, arrive(t, ctx, base+"/fullmakter/"), "/fullmakter/")
 		wants(t, "the fullmakt page after giving", text("portal.fullmakt.given_title"), text("portal.status.active"), text("portal.fullmakt.origin_portal"))
 		bothLanguages(t, ctx, base, "portal-fullmakt-given")
 	})
@@ -199,14 +199,35 @@ func TestBrowserPortal(t *testing.T) {
 
 		wizard(t, "ask", string(astrid.ID), "Hansen", "transport", "To help with the car.", false)
 		do(t, ctx, "send the request", chromedp.Click(`form[action$="/send"] button[type="submit"]`))
-		at := arrive(t, ctx, base+"/requests/")
-		requested = idFrom(t, at, "/requests/")
+		requested = idFrom(t, arrive(t, ctx, base+"/requests/"), "/requests/")
 		wants(t, "the request page after sending", text("portal.request.sent_title"), text("portal.request_status.pending"))
 		bothLanguages(t, ctx, base, "portal-request-sent")
 
-		wizard(t, "ask", string(astrid.ID), "Hansen", "education", "", false)
-		do(t, ctx, "send the request", chromedp.Click(`form[action$="/send"] button[type="submit"]`))
+		// The second request with the keyboard alone.
+		do(t, ctx, "open /ask", chromedp.Navigate(base+"/ask"))
+		at(t, ctx, base+"/ask")
+		intoMain(t, ctx)
+		tabTo(t, ctx, "input#id", 5)
+		press(t, ctx, string(astrid.ID))
+		tabTo(t, ctx, "input#surname", 3)
+		press(t, ctx, "Hansen")
+		tabTo(t, ctx, "button", 3)
+		press(t, ctx, kb.Enter)
+		draft := idFrom(t, arrive(t, ctx, base+"/draft/"), "/draft/")
+		at(t, ctx, base+"/draft/"+draft+"/scope")
+		intoMain(t, ctx)
+		tabTo(t, ctx, "input#"+eval[string](t, ctx, `document.querySelector('input[name=area][value=education]').id`), 40)
+		press(t, ctx, " ")
+		for _, step := range []string{"options", "period", "review"} {
+			tabTo(t, ctx, "button", 80)
+			press(t, ctx, kb.Enter)
+			at(t, ctx, base+"/draft/"+draft+"/"+step)
+			intoMain(t, ctx)
+		}
+		tabTo(t, ctx, "button", 40)
+		press(t, ctx, kb.Enter)
 		declined = idFrom(t, arrive(t, ctx, base+"/requests/"), "/requests/")
+		wants(t, "the request sent with the keyboard", text("portal.request.sent_title"), "Education")
 	})
 
 	step("a decision through the AuthZEN API", func(t *testing.T) {
@@ -364,6 +385,18 @@ func TestBrowserPortal(t *testing.T) {
 		}
 	})
 	noPageErrors(t, ctx)
+}
+
+// intoMain follows the skip link, as a keyboard user would first: focus moves
+// to <main>, and the next Tab to its first control.
+func intoMain(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "focus the page", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+	tabTo(t, ctx, "a", 1)
+	press(t, ctx, kb.Enter)
+	if got := focused(t, ctx); got != "main#main" {
+		t.Fatalf("the skip link moves the focus to %s, want main#main", got)
+	}
 }
 
 // at waits until the browser is at exactly want and has loaded it: for a page
