@@ -8,8 +8,9 @@ import (
 	"github.com/fullmakt/fullmakt/delegation/registers/demo"
 )
 
-// homePage is the front page: what Fullmakt is and, in demo mode, who is in the demo
-// data. The portal will take its place.
+// homePage is the front page for visitors who are not logged in (the portal's
+// overview takes its place for those who are): what Fullmakt is and, in demo
+// mode, who is in the demo data.
 type homePage struct {
 	tmpl *template.Template
 }

@@ -776,16 +776,26 @@ func (s *Service) sendForm(p *page) {
 		p.review(o, statusInvalid, p.refusal(o.draft, grantor, err))
 		return
 	}
-	if !p.use(o, "/requests/"+r.ID) {
-		return
+	if p.commit(o, "/requests/"+r.ID, "create a request", func() error { return p.s.store.CreateRequest(p.r.Context(), r) }) {
+		p.redirect("/requests/" + r.ID + "?sent=1")
 	}
-	if err := p.s.store.CreateRequest(p.r.Context(), r); err != nil {
+}
+
+// commit uses the draft for what it makes at path, then stores that with
+// write: a confirmation is good once. When write fails the draft is restored,
+// so the person can try again. It reports whether the record was stored; when
+// not, it has answered the request.
+func (p *page) commit(o openDraft, path, what string, write func() error) bool {
+	if !p.use(o, path) {
+		return false
+	}
+	if err := write(); err != nil {
 		p.restoreDraft(o)
-		p.fail("create a request", err)
-		return
+		p.fail(what, err)
+		return false
 	}
 	p.s.changed()
-	p.redirect("/requests/" + r.ID + "?sent=1")
+	return true
 }
 
 // use uses the draft for what it makes at path, and reports whether it did;
@@ -839,14 +849,7 @@ func (s *Service) confirmedPage(p *page) {
 		p.review(o, statusInvalid, p.refusal(o.draft, grantor, err))
 		return
 	}
-	if !p.use(o, "/fullmakter/"+f.ID) {
-		return
+	if p.commit(o, "/fullmakter/"+f.ID, "create a fullmakt", func() error { return p.s.store.CreateFullmakt(p.r.Context(), f) }) {
+		p.redirect("/fullmakter/" + f.ID + "?given=1")
 	}
-	if err := p.s.store.CreateFullmakt(p.r.Context(), f); err != nil {
-		p.restoreDraft(o)
-		p.fail("create a fullmakt", err)
-		return
-	}
-	p.s.changed()
-	p.redirect("/fullmakter/" + f.ID + "?given=1")
 }

@@ -35,15 +35,24 @@ type overviewData struct {
 
 // overviewFullmakt is a fullmakt on a list: the other person, what it covers,
 // when, and its state.
+// Its texts are whole sentences, so that one template (fullmakt-item, in
+// _records.html) shows every list of them.
 type overviewFullmakt struct {
-	Href   string
-	Name   string // the proxy on "given", the grantor on "received"
+	Href   string // "" for none: the fullmakt's page is not the visitor's to open
+	Title  string // "To Ingrid Hansen", "From Astrid Hansen"
 	Note   string // a fullmakt passed on: by whom, or on whose behalf
-	Scope  string
-	Period string
+	Covers string // "Covers: Tax"
+	When   string // "Period: …"
 	Status status
 	Ended  string // "Ended 1.2.2026" for an ended one, else ""
 }
+
+// The titles of a fullmakt on a list: the other person is its proxy (given) or
+// its grantor (received).
+const (
+	titleGiven    = "portal.overview.given_to"
+	titleReceived = "portal.overview.received_from"
+)
 
 // overviewRequest is a request on a list.
 type overviewRequest struct {
@@ -88,7 +97,7 @@ func (s *Service) overviewPage(p *page) {
 		if !p.fullmaktShown(f) {
 			continue
 		}
-		item := p.overviewFullmakt(f, f.Proxy)
+		item := p.overviewFullmakt(f, f.Proxy, titleGiven)
 		if f.Grantor != me {
 			item.Note = p.T("portal.overview.passed_on_for", p.name(f.Grantor))
 		}
@@ -105,7 +114,7 @@ func (s *Service) overviewPage(p *page) {
 		if !p.fullmaktShown(f) {
 			continue
 		}
-		item := p.overviewFullmakt(f, f.Grantor)
+		item := p.overviewFullmakt(f, f.Grantor, titleReceived)
 		if f.DelegatedBy != "" {
 			item.Note = p.T("portal.overview.passed_on_by", p.name(f.DelegatedBy))
 		}
@@ -152,11 +161,12 @@ func (s *Service) overviewPage(p *page) {
 	p.render(0, "overview.html", secOverview, d)
 }
 
-// overviewFullmakt is f on a list, naming other.
-func (p *page) overviewFullmakt(f delegation.Fullmakt, other delegation.PartyID) overviewFullmakt {
+// overviewFullmakt is f on a list, titled with the message title names other.
+func (p *page) overviewFullmakt(f delegation.Fullmakt, other delegation.PartyID, title string) overviewFullmakt {
 	item := overviewFullmakt{
-		Href: "/fullmakter/" + url.PathEscape(f.ID), Name: p.name(other), Scope: p.scopeSummary(f.Scope),
-		Period: p.period(f.Period), Status: p.fullmaktStatus(f),
+		Href: "/fullmakter/" + url.PathEscape(f.ID), Title: p.T(title, p.name(other)),
+		Covers: p.T("portal.overview.covers", p.scopeSummary(f.Scope)),
+		When:   p.T("portal.overview.period", p.period(f.Period)), Status: p.fullmaktStatus(f),
 	}
 	switch st := f.StateOn(p.today); {
 	case !f.EndedAt.IsZero():

@@ -65,7 +65,7 @@ func (s *Service) personPage(p *page) {
 			if f.Grantor != dep.Person.ID || !p.fullmaktShown(f) {
 				continue
 			}
-			item := p.overviewFullmakt(f, f.Proxy)
+			item := p.overviewFullmakt(f, f.Proxy, titleGiven)
 			d.Given = append(d.Given, item)
 			d.AnyEnded = d.AnyEnded || item.Ended != ""
 		}
@@ -80,7 +80,7 @@ func (s *Service) personPage(p *page) {
 			}
 			// The fullmakt's own page is for its grantor and proxy: a parent of
 			// the proxy sees it here, without a link.
-			item := p.overviewFullmakt(f, f.Grantor)
+			item := p.overviewFullmakt(f, f.Grantor, titleReceived)
 			item.Href = ""
 			d.Held = append(d.Held, item)
 			d.AnyEnded = d.AnyEnded || item.Ended != ""
@@ -105,7 +105,7 @@ func (s *Service) personPage(p *page) {
 				!delegation.GuardianMaySee(f, p.v.Person, dep.Person, dep.Guardianships, reach, p.today) {
 				continue
 			}
-			item := p.overviewFullmakt(f, f.Proxy)
+			item := p.overviewFullmakt(f, f.Proxy, titleGiven)
 			d.WardGiven = append(d.WardGiven, item)
 			d.AnyEnded = d.AnyEnded || item.Ended != ""
 		}

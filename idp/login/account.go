@@ -20,7 +20,7 @@ type accountData struct {
 }
 
 // accountPage serves GET /account: who is logged in, how, and until when; the
-// way to passkeys and to logging out. (The portal builds on it.)
+// way to passkeys and to logging out. The portal's menu links to it.
 func (s *Service) accountPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, ok := s.session(r)
