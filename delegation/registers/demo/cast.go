@@ -42,8 +42,9 @@ type castPerson struct {
 }
 
 var castPersons = []castPerson{
-	{key: "kari", name: "Kari Nordmann", age: 44, monthsBack: 4, day: 11, story: "parent of Ola ({ola}) and Emma ({emma}), joint responsibility with Per"},
-	{key: "per", name: "Per Nordmann", age: 46, monthsBack: 7, day: 23, story: "parent of Ola ({ola}) and Emma ({emma}), joint responsibility with Kari"},
+	{key: "kari", name: "Kari Nordmann", age: 44, monthsBack: 4, day: 11, story: "parent of Sara ({sara}), Ola ({ola}) and Emma ({emma}), joint responsibility with Per"},
+	{key: "per", name: "Per Nordmann", age: 46, monthsBack: 7, day: 23, story: "parent of Sara ({sara}), Ola ({ola}) and Emma ({emma}), joint responsibility with Kari"},
+	{key: "sara", name: "Sara Nordmann", age: 18, monthsBack: 2, day: 6, story: "daughter of Kari and Per; since her 18th birthday her parents no longer act for her"},
 	{key: "ola", name: "Ola Nordmann", age: 17, monthsBack: 3, day: 5, story: "son of Kari and Per; their right to act for him ends on his 18th birthday"},
 	{key: "emma", name: "Emma Nordmann", age: 10, monthsBack: 8, day: 17, story: "daughter of Kari and Per; under 12, so her parents act for her in health services too"},
 	{key: "astrid", name: "Astrid Hansen", age: 84, monthsBack: 2, day: 9, story: "gave her daughter Ingrid ({ingrid}) a fullmakt for health, tax and welfare (migrated)"},
@@ -58,6 +59,8 @@ var castPersons = []castPerson{
 	{key: "leo", name: "Leo Moe", age: 6, monthsBack: 2, day: 13, confidential: true, story: "confidential address: by default nobody represents him through the registers"},
 	{key: "olav", name: "Olav Strand", age: 88, monthsBack: 1, day: 16, diedMonths: 7, story: "deceased; the fullmakt he gave his son Terje ({terje}) ended with his death"},
 	{key: "terje", name: "Terje Strand", age: 60, monthsBack: 9, day: 1, story: "held his late father Olav's fullmakt for health, tax and housing"},
+	{key: "maja", name: "Maja Lie", age: 21, monthsBack: 5, day: 8, story: "studies abroad; gave her father Tor ({tor}) a fullmakt for education, so that he deals with her student support"},
+	{key: "tor", name: "Tor Lie", age: 53, monthsBack: 3, day: 12, story: "holds his daughter Maja's ({maja}) fullmakt for education; submitting for her needs level high"},
 }
 
 const castOrgName = "Fjordtech Demo AS"
@@ -106,10 +109,16 @@ func newCast(now time.Time) (cast, error) {
 		parent, child string
 		kind          delegation.CustodyKind
 	}{
+		{"kari", "sara", joint}, {"per", "sara", joint},
 		{"kari", "ola", joint}, {"per", "ola", joint}, {"kari", "emma", joint}, {"per", "emma", joint},
 		{"mari", "nora", sole}, {"hanne", "leo", sole},
 	} {
-		c.parental = append(c.parental, delegation.ParentalResponsibility{Parent: who[r.parent].ID, Child: who[r.child].ID, Kind: r.kind})
+		pr := delegation.ParentalResponsibility{Parent: who[r.parent].ID, Child: who[r.child].ID, Kind: r.kind}
+		if born := who[r.child].BirthDate; delegation.AgeOn(born, today) >= 18 {
+			// The register ends the responsibility on the 18th birthday.
+			pr.CeasedAt = born.AddYears(18)
+		}
+		c.parental = append(c.parental, pr)
 	}
 	c.guards = []delegation.Guardianship{{
 		Guardian: who["jon"].ID, Ward: who["lars"].ID, Scope: []string{"economic"},
@@ -123,6 +132,10 @@ func newCast(now time.Time) (cast, error) {
 		{
 			SourceID: "demo-cast-" + month + "-olav-terje", Grantor: who["olav"].ID, Proxy: who["terje"].ID,
 			Scope: []string{"health", "tax", "housing"}, Period: delegation.Period{From: who["olav"].DeathDate.AddYears(-4)},
+		},
+		{
+			SourceID: "demo-cast-" + month + "-maja-tor", Grantor: who["maja"].ID, Proxy: who["tor"].ID,
+			Scope: []string{"education"}, Period: delegation.Period{From: anchor.AddYears(-1).AddDays(-30)},
 		},
 	}
 	return c, nil
@@ -185,10 +198,11 @@ func CastOrganization() delegation.Organization {
 
 // WriteCast writes the demo cast, in the register import format, as it is on the day
 // now falls on in Oslo: the Nordmann family (Kari and Per, joint responsibility for
-// Ola, 17, and Emma, 10), Astrid Hansen (84), who gave her daughter Ingrid (56) a
+// Sara, 18, Ola, 17, and Emma, 10), Astrid Hansen (84), who gave her daughter Ingrid (56) a
 // fullmakt; Jon Berg, guardian of Lars Dahl; Sofie Lund, CEO of Fjordtech Demo AS,
 // and its chair; Nora Bakke (16) and her mother; Hanne and Leo Moe, with a
-// confidential address; and the late Olav Strand, whose son held his fullmakt. See
+// confidential address; the late Olav Strand, whose son held his fullmakt; and Maja
+// Lie (21), who gave her father Tor a fullmakt for education. See
 // Cast for the identity numbers. The cast imports on its own, and importing it again
 // in the same month changes nothing; its identity numbers never clash with those
 // Generate writes.

@@ -14,7 +14,7 @@ import (
 // promisedAges are the ages the cast promises (for Olav Strand, at his death).
 var promisedAges = map[string]int{
 	"Kari Nordmann": 44, "Per Nordmann": 46, "Ola Nordmann": 17, "Emma Nordmann": 10,
-	"Astrid Hansen": 84, "Ingrid Hansen": 56, "Jon Berg": 52, "Lars Dahl": 79,
+	"Sara Nordmann": 18, "Maja Lie": 21, "Tor Lie": 53, "Astrid Hansen": 84, "Ingrid Hansen": 56, "Jon Berg": 52, "Lars Dahl": 79,
 	"Sofie Lund": 38, "Erik Solberg": 61, "Mari Bakke": 42, "Nora Bakke": 16,
 	"Hanne Moe": 35, "Leo Moe": 6, "Olav Strand": 88, "Terje Strand": 60,
 }
@@ -206,6 +206,14 @@ func TestCastHasItsStories(t *testing.T) {
 		})},
 		{"Per: joint responsibility for Emma", has(func(l line) bool {
 			return l.Type == "parental_responsibility" && l.Parent == id("Per Nordmann") && l.Child == id("Emma Nordmann") && l.Kind == "joint" && l.CeasedAt == ""
+		})},
+		{"Kari: responsibility for Sara, ceased on her 18th birthday", has(func(l line) bool {
+			born, _ := delegation.PartyID(id("Sara Nordmann")).BirthDate()
+			return l.Type == "parental_responsibility" && l.Parent == id("Kari Nordmann") && l.Child == id("Sara Nordmann") && l.CeasedAt == born.AddYears(18).String()
+		})},
+		{"Maja: fullmakt to Tor for education", has(func(l line) bool {
+			return l.Type == "fullmakt" && l.Grantor == id("Maja Lie") && l.Proxy == id("Tor Lie") &&
+				slices.Equal(l.Scope, []string{"education"}) && l.ValidTo == ""
 		})},
 		{"Mari: responsibility for Nora", has(func(l line) bool {
 			return l.Type == "parental_responsibility" && l.Parent == id("Mari Bakke") && l.Child == id("Nora Bakke") && l.CeasedAt == ""
