@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
@@ -362,6 +364,39 @@ func ageThresholds(pols []Policy) (ks []int64, opaque bool) {
 	slices.Sort(ks)
 	return slices.Compact(ks), opaque
 }
+
+// HoldsFor returns how much longer a decision made when the actor's
+// authentication was authAge old stays the same as the authentication keeps
+// aging: the time until auth_age, in whole seconds, next reaches a number some
+// policy compares it with, or one past it (a comparison with > or <= turns
+// there). False when no such number lies ahead: the decision no longer depends on
+// the age. When a policy compares auth_age with anything but a number, every
+// second may turn it: the time until the next whole second.
+//
+// Thresholds are the pack's, not the request's service and action: a decision
+// may be held for less than it could, never for more.
+func (p *Pack) HoldsFor(authAge time.Duration) (time.Duration, bool) {
+	authAge = max(authAge, 0)
+	if p.ageOpaque {
+		return time.Second - authAge%time.Second, true
+	}
+	secs := int64(authAge / time.Second)
+	for _, k := range p.ageThresholds {
+		for _, turn := range [2]int64{k, k + 1} {
+			if turn <= secs {
+				continue
+			}
+			if turn > maxHoldSeconds {
+				return 0, false // centuries away: the age will not get there
+			}
+			return time.Duration(turn)*time.Second - authAge, true
+		}
+	}
+	return 0, false
+}
+
+// maxHoldSeconds is the largest age in seconds a time.Duration holds.
+const maxHoldSeconds = int64(math.MaxInt64 / time.Second)
 
 // requiredKind finds a `context.relation.kind == "…"` among the top-level
 // conjuncts of a policy's when clauses: the policy can match only that kind.
