@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/fullmakt/fullmakt/authz"
 	"github.com/fullmakt/fullmakt/authz/pdp"
@@ -67,6 +68,14 @@ type Config struct {
 	MaxEvaluations int
 	// Log receives internal errors (default slog.Default()).
 	Log *slog.Logger
+	// Now is the clock decisions are made at (default time.Now): it sets every
+	// evaluation's time, so give the decision point's clock, if it has its own.
+	Now func() time.Time
+	// Receipts signs the decisions a client asks a receipt for (context.receipt:
+	// true); nil refuses such requests with a 400.
+	Receipts ReceiptSigner
+	// Feed serves the change feed, GET /access/v1/changes; nil offers none.
+	Feed *Feed
 }
 
 // Validate reports every problem of the configuration at once.
@@ -100,6 +109,7 @@ type API struct {
 	auth Authenticator
 	cfg  Config
 	log  *slog.Logger
+	now  func() time.Time
 	// base is PDPURL without a trailing slash; prefix is its path.
 	base, prefix string
 }
@@ -116,7 +126,10 @@ func New(d Decider, auth Authenticator, cfg Config) *API {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &API{d: d, auth: auth, cfg: cfg, log: cfg.Log, base: strings.TrimRight(cfg.PDPURL, "/")}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{d: d, auth: auth, cfg: cfg, log: cfg.Log, now: cfg.Now, base: strings.TrimRight(cfg.PDPURL, "/")}
 	if u, err := url.Parse(a.base); err == nil {
 		a.prefix = strings.TrimRight(u.EscapedPath(), "/")
 	}

@@ -9,6 +9,7 @@
 //	POST /access/v1/search/resource   Resource Search (§8.5): services the subject may use
 //	POST /access/v1/search/action     Action Search (§8.6): actions the subject may take
 //	POST /access/v1/search/party      Party Search: parties the subject may act for (an extension)
+//	GET  /access/v1/changes           Change feed: whose relations changed (an extension; with Config.Feed)
 //	GET  /.well-known/authzen-configuration   PDP metadata (§9)
 //
 // # Information model
@@ -27,7 +28,42 @@
 // "not_permitted" in place of every other), on allow "relation" (the kind of
 // relation that permitted), on a deny that a higher or fresher authentication
 // would turn into an allow "step_up" ({"acr_values", "max_age"}, RFC 9470's
-// parameters), and "policy_version".
+// parameters), and "policy_version". When the subject's auth_time is given and
+// the decision may turn as the authentication ages (an auth_age threshold of the
+// pack lies ahead), "valid_for" is how many whole seconds, at least 1, it holds;
+// without it the decision holds until the facts change.
+//
+// # Decision receipts (extension)
+//
+// context.receipt: true (on an evaluation, a batch item, or a batch's top-level
+// context) asks for a signed receipt, returned as context.receipt: a compact JWS
+// signed by Config.Receipts (the OAuth server, with the keys of its jwks_uri;
+// header typ "fullmakt-receipt+jwt"). Its claims are iss, iat, jti, client_id,
+// decision, actor and party ({"type", "id"}; the party is the actor when acting
+// for self), service, action, acr, auth_time (when given), relation ({"kind",
+// "id"?}, the id for detailed-reasons clients; absent on deny), reasons (the
+// codes as the client sees them) and policy_version. It has no exp: it is
+// evidence of a decision at iat. A receipt asked of a server without a signer is
+// a 400 naming context.receipt; a signature that fails is a 500, never a decision
+// without its receipt. The metadata publishes
+// "receipt_signing_alg_values_supported": ["ES256"].
+//
+// # Change feed (extension)
+//
+// GET /access/v1/changes, authenticated as the other endpoints, streams
+// server-sent events so that an enforcement point can drop the decisions it
+// caches as soon as a relation changes. It starts with "retry: 1000" and an
+// event hello ({"seq"}); then one event changes ({"seq", "parties"}) per read of
+// up to 1000 changes of the store, and a reset ({"seq", "reason"}) when every
+// decision must go: "policy" (the pack was reloaded), "day" (midnight in Oslo:
+// ages and fullmakt periods turn), "gap" (a resume point beyond the store's last
+// change, after a restore), "bulk" (a read naming more than 4096 tags). Each
+// event's id is the last change sequence number it covers; a client resumes
+// with Last-Event-ID (or ?after=N), and without either starts from now. A
+// comment line ": keep-alive" comes every 15 s. Parties are named by party tags,
+// never by number: the first two bytes of the SHA-256 of the identity or
+// organisation number, in lowercase hex (PartyTag), which some 85 Norwegians
+// share each. The metadata publishes the endpoint as "changes_endpoint".
 //
 // # Party Search (extension)
 //

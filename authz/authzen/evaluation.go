@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fullmakt/fullmakt/authz"
 	"github.com/fullmakt/fullmakt/delegation"
@@ -18,6 +19,7 @@ type evalIn struct {
 	action                                             actionIn
 	resource                                           resourceIn
 	party                                              *partyIn
+	receipt                                            bool // context.receipt: sign the decision
 	subjectPath, actionPath, resourcePath, contextPath string
 }
 
@@ -71,9 +73,6 @@ type entities struct {
 	path     string // "" or "evaluations[i]"
 }
 
-// contextIn is the context, of which only the party is read.
-type contextIn struct{ party *partyIn }
-
 // read reads the entities present in o, at path.
 func (e *entities) read(o object, path string) *fieldError {
 	e.path = path
@@ -99,11 +98,11 @@ func (e *entities) read(o object, path string) *fieldError {
 		e.resource = &res
 	}
 	if v, ok := o.member("context"); ok {
-		p, fe := parseContext(v, join(path, "context"))
+		c, fe := parseContext(v, join(path, "context"))
 		if fe != nil {
 			return fe
 		}
-		e.context = &contextIn{p}
+		e.context = &c
 	}
 	return nil
 }
@@ -126,7 +125,7 @@ func (e *entities) evaluation(defaults *entities) (evalIn, *fieldError) {
 	if e.context != nil || defaults.context != nil {
 		var c contextIn
 		c, in.contextPath, _ = take(e.context, defaults.context, e.path, "context")
-		in.party = c.party
+		in.party, in.receipt = c.party, c.receipt
 	}
 	return in, nil
 }
@@ -146,14 +145,21 @@ func take[T any](own, def *T, itemPath, name string) (T, string, *fieldError) {
 	return zero, "", badField(join(itemPath, name), "is required, in the item or at the top level")
 }
 
-// evaluate decides one request for the calling client. A *fieldError is a request
-// that cannot be answered; an error is a failure of the store.
+// evaluate decides one request for the calling client, at the API's clock. A
+// *fieldError is a request that cannot be answered; an error is a failure of the
+// store or of the receipt's signature: the caller fails closed rather than answer
+// without the receipt it asked for.
 func (a *API) evaluate(ctx context.Context, in evalIn) (decisionJSON, *fieldError, error) {
 	client := clientOf(ctx)
-	req, fe := a.request(a.d.Pack(), in)
+	if in.receipt && a.cfg.Receipts == nil {
+		return decisionJSON{}, noReceipts(in.contextPath), nil
+	}
+	pack := a.d.Pack()
+	req, fe := a.request(pack, in)
 	if fe != nil {
 		return decisionJSON{}, fe, nil
 	}
+	req.Now = a.now()
 	d, err := a.d.Decide(ctx, req, client.ID)
 	if err != nil {
 		if re, ok := authz.IsRequestError(err); ok {
@@ -161,7 +167,21 @@ func (a *API) evaluate(ctx context.Context, in evalIn) (decisionJSON, *fieldErro
 		}
 		return decisionJSON{}, nil, err
 	}
-	return decision(d, client.DetailedReasons), nil, nil
+	out := decision(d, client.DetailedReasons)
+	if !req.AuthTime.IsZero() {
+		if holds, ok := pack.HoldsFor(req.Now.Sub(req.AuthTime)); ok {
+			// Rounded down, so that a client never keeps the decision past its
+			// turn; but at least 1, as the contract says, which overstays a turn
+			// less than a second away by that fraction.
+			out.Context.ValidFor = max(int64(holds/time.Second), 1)
+		}
+	}
+	if in.receipt {
+		if out.Context.Receipt, err = a.receipt(ctx, client.ID, in, req, out); err != nil {
+			return decisionJSON{}, nil, err
+		}
+	}
+	return out, nil, nil
 }
 
 // request checks in against the identifier rules and the pack's catalogue and
@@ -248,11 +268,16 @@ type (
 		Context  *decisionContext `json:"context,omitempty"`
 	}
 	decisionContext struct {
-		Reasons       []reasonJSON   `json:"reasons,omitempty"`
-		Relation      *relationJSON  `json:"relation,omitempty"`
-		StepUp        *stepUpJSON    `json:"step_up,omitempty"`
-		PolicyVersion string         `json:"policy_version,omitempty"`
-		Error         *itemErrorJSON `json:"error,omitempty"`
+		Reasons       []reasonJSON  `json:"reasons,omitempty"`
+		Relation      *relationJSON `json:"relation,omitempty"`
+		StepUp        *stepUpJSON   `json:"step_up,omitempty"`
+		PolicyVersion string        `json:"policy_version,omitempty"`
+		// ValidFor is how many seconds the decision holds as the actor's
+		// authentication ages; 0 (absent) when its age can no longer change it.
+		ValidFor int64 `json:"valid_for,omitempty"`
+		// Receipt is the signed receipt (a compact JWS), when one was asked for.
+		Receipt string         `json:"receipt,omitempty"`
+		Error   *itemErrorJSON `json:"error,omitempty"`
 	}
 	reasonJSON struct {
 		Code     string `json:"code"`
@@ -369,6 +394,10 @@ func (a *API) handleEvaluations() http.Handler {
 		var defaults entities
 		if fe := defaults.read(top, ""); fe != nil {
 			badRequest(w, fe)
+			return
+		}
+		if defaults.context != nil && defaults.context.receipt && a.cfg.Receipts == nil {
+			badRequest(w, noReceipts("context"))
 			return
 		}
 		out := make([]decisionJSON, 0, len(items))

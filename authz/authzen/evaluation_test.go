@@ -189,11 +189,13 @@ func TestEvaluation(t *testing.T) {
 			}},
 		},
 		{
+			// The pack's only age threshold is 600 s: the allow holds 540 s more.
 			name: "sign a minute after login",
 			key:  keyNormal,
 			body: withAuthTime(evaluation(f.parent, "", acrHigh, svcStudy, "sign"), recent),
 			want: obj{"decision": true, "context": obj{
 				"reasons": arr{obj{"code": "permitted"}}, "relation": obj{"kind": "self"}, "policy_version": v,
+				"valid_for": float64(540),
 			}},
 		},
 		{

@@ -57,6 +57,7 @@ type fixture struct {
 	mux   *http.ServeMux // the server's handler, for calls without the network
 	now   time.Time
 	logs  *syncBuffer
+	feed  *authzen.Feed // with withFeed
 
 	// parent has parental responsibility for child (10), child2 (12) and
 	// adultChild (24), a fullmakt from stranger for the tax return, and is the
@@ -174,7 +175,7 @@ func newFixture(t testing.TB, opts ...option) *fixture {
 	f.mux = mux
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
-	cfg := authzen.Config{PDPURL: f.srv.URL, IDRules: delegation.IDRules{AllowSynthetic: true}, Log: log}
+	cfg := authzen.Config{PDPURL: f.srv.URL, IDRules: delegation.IDRules{AllowSynthetic: true}, Log: log, Now: now}
 	d := &decider{f.pdp}
 	for _, o := range opts {
 		o(f, &cfg, d)

@@ -115,7 +115,7 @@ func parseBody(b []byte) (object, *fieldError) {
 func isName(s string) bool {
 	switch s {
 	case "subject", "action", "resource", "context", "party", "properties", "type", "id", "name", "acr",
-		"auth_time", "evaluations", "options", "evaluations_semantic", "page", "token", "limit":
+		"auth_time", "receipt", "evaluations", "options", "evaluations_semantic", "page", "token", "limit":
 		return true
 	}
 	return false
@@ -245,6 +245,11 @@ type (
 	resourceIn struct{ typ, id string }
 	// partyIn is context.party, the party acted for.
 	partyIn struct{ typ, id string }
+	// contextIn is the context: the party and whether a receipt is asked for.
+	contextIn struct {
+		party   *partyIn
+		receipt bool
+	}
 )
 
 // Subject and party types.
@@ -320,27 +325,37 @@ func parseResource(raw any, path string, needID bool) (resourceIn, *fieldError) 
 	return r, fe
 }
 
-// parseContext reads the context and its party, nil when there is none.
-func parseContext(raw any, path string) (*partyIn, *fieldError) {
+// parseContext reads the context: the party acted for, nil when there is none,
+// and whether a signed receipt is asked for (receipt: true).
+func parseContext(raw any, path string) (contextIn, *fieldError) {
+	var c contextIn
 	o, fe := asObject(raw, path)
 	if fe != nil {
-		return nil, fe
+		return c, fe
+	}
+	if v, ok := o.member("receipt"); ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return c, badField(join(path, "receipt"), "must be true or false")
+		}
+		c.receipt = b
 	}
 	praw, ok := o.member("party")
 	if !ok {
-		return nil, nil
+		return c, nil
 	}
 	partyPath := join(path, "party")
 	po, fe := asObject(praw, partyPath)
 	if fe != nil {
-		return nil, fe
+		return c, fe
 	}
 	var p partyIn
 	if p.typ, fe = po.oneOf("type", partyPath, typePerson, typeOrganization); fe != nil {
-		return nil, fe
+		return c, fe
 	}
 	if p.id, fe = po.str("id", partyPath, true); fe != nil {
-		return nil, fe
+		return c, fe
 	}
-	return &p, nil
+	c.party = &p
+	return c, nil
 }

@@ -128,12 +128,12 @@ func (s *search) parse(a *API, body []byte) *fieldError {
 	}
 	s.req.Service = res.id
 	if v, ok := top.member("context"); ok && s.context {
-		party, fe := parseContext(v, "context")
+		c, fe := parseContext(v, "context")
 		if fe != nil {
 			return fe
 		}
-		if party != nil {
-			if s.req.Party, fe = a.partyID(party.typ, party.id, "context.party"); fe != nil {
+		if c.party != nil {
+			if s.req.Party, fe = a.partyID(c.party.typ, c.party.id, "context.party"); fe != nil {
 				return fe
 			}
 		}

@@ -28,10 +28,8 @@ func (a *API) api(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		echoRequestID(w, r)
-		client, ok := a.auth.Authenticate(r)
+		client, ok := a.authenticate(w, r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="fullmakt"`)
-			problem(w, http.StatusUnauthorized, "a valid API key is required (Authorization: Bearer <key>)", "")
 			return
 		}
 		if !isJSON(r.Header.Get("Content-Type")) {
@@ -45,6 +43,17 @@ func (a *API) api(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, client)))
 	})
+}
+
+// authenticate finds the client of r (§11.3); when there is none it has
+// answered 401.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Client, bool) {
+	client, ok := a.auth.Authenticate(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fullmakt"`)
+		problem(w, http.StatusUnauthorized, "a valid API key is required (Authorization: Bearer <key>)", "")
+	}
+	return client, ok
 }
 
 func tooLarge(n int64) string {
