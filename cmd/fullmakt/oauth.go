@@ -51,13 +51,65 @@ func demoOAuthClient() idp.Client {
 	}
 }
 
+// The example agency's clients (cmd/example-agency): with --demo, the agency and
+// its diplomas API run against the demo server on port 8081 out of the box. A
+// clients file that declares either id replaces it (tests run the agency on
+// other ports). The diplomas API's secret is as public as the demo's.
+const (
+	exampleAgencyID       = "example-agency"
+	exampleAgencyOrg      = "960885406"
+	exampleAgencyBase     = "http://localhost:8081"
+	exampleDiplomasID     = "example-diplomas"
+	exampleDiplomasSecret = "example-diplomas-demo-secret-not-secret"
+)
+
+// exampleAgencyClient is the example agency's web front and applications API: it
+// logs people in with private_key_jwt (its key is published at its own
+// /jwks.json), asks decisions with a client-credentials token of scope decide,
+// and exchanges people's tokens to call the diplomas API.
+func exampleAgencyClient() idp.Client {
+	return idp.Client{
+		ID:                          exampleAgencyID,
+		Name:                        "Student support office (example)",
+		Organization:                exampleAgencyOrg,
+		TokenEndpointAuthMethod:     idp.AuthMethodPrivateKeyJWT,
+		TokenEndpointAuthSigningAlg: "ES256",
+		JWKSURI:                     exampleAgencyBase + "/jwks.json",
+		GrantTypes:                  []string{"authorization_code", "refresh_token", "client_credentials", idp.GrantTypeTokenExchange},
+		Scopes:                      []string{"openid", "profile", idp.ScopeDecide},
+		RedirectURIs:                []string{exampleAgencyBase + "/callback"},
+		PostLogoutRedirectURIs:      []string{exampleAgencyBase + "/"},
+		Audiences:                   []string{exampleAgencyBase + "/api", exampleAgencyBase + "/diplomas"},
+		Services:                    []string{"lanekassen.studiestotte", "udir.vitnemal"},
+		PID:                         true,
+		DetailedReasons:             true,
+		AuthorizationDetailsTypes:   []string{string(idp.DetailRepresentation)},
+	}
+}
+
+// exampleDiplomasClient is "a second agency's API" in the example: it only asks
+// decisions, with a client-credentials token.
+func exampleDiplomasClient() idp.Client {
+	return idp.Client{
+		ID:                      exampleDiplomasID,
+		Name:                    "Diplomas API (example)",
+		SecretHash:              idp.HashSecret(exampleDiplomasSecret),
+		TokenEndpointAuthMethod: idp.AuthMethodSecretBasic,
+		GrantTypes:              []string{"client_credentials"},
+		Scopes:                  []string{idp.ScopeDecide},
+		Audiences:               []string{exampleAgencyBase + "/diplomas"},
+		Services:                []string{"udir.vitnemal"},
+		PID:                     true,
+	}
+}
+
 // clientsFile is where serve reads its OAuth clients: --clients FILE, or the
 // clients file in the data directory (the same one `fullmakt client` edits), which
 // may be missing, and then there are no clients until it appears.
 type clientsFile struct {
 	path     string
 	explicit bool // named by --clients: it must exist
-	demo     bool // add demo-agency to the file's clients
+	demo     bool // add the demo clients to the file's clients
 }
 
 func newClientsFile(cfg ServeConfig) clientsFile {
@@ -89,8 +141,8 @@ func (f clientsFile) fingerprint() (string, error) {
 	return fmt.Sprintf("%d/%d/%x", st.ModTime().UnixNano(), st.Size(), h.Sum(nil)), nil
 }
 
-// load reads the clients, and adds demo-agency in demo mode unless the file
-// declares a client of that id itself.
+// load reads the clients, and in demo mode adds demo-agency, example-agency and
+// example-diplomas, each unless the file declares a client of that id itself.
 func (f clientsFile) load() (*idp.Clients, error) {
 	var list []idp.Client
 	cs, err := idp.LoadClients(f.path)
@@ -101,8 +153,12 @@ func (f clientsFile) load() (*idp.Clients, error) {
 	default:
 		return nil, err
 	}
-	if f.demo && !slices.ContainsFunc(list, func(c idp.Client) bool { return c.ID == demoClientID }) {
-		list = append(list, demoOAuthClient())
+	if f.demo {
+		for _, c := range []idp.Client{demoOAuthClient(), exampleAgencyClient(), exampleDiplomasClient()} {
+			if !slices.ContainsFunc(list, func(d idp.Client) bool { return d.ID == c.ID }) {
+				list = append(list, c)
+			}
+		}
 	}
 	return idp.NewClients(list)
 }

@@ -180,8 +180,13 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 	defer oauth.Close()
 	people.SetServer(oauth)
 	auth := tokenAuthenticator{keys: keys, tokens: oauth}
+	// The change feed tells agencies whose relations changed, so that they drop
+	// the decisions they cache; the OAuth server signs the decision receipts
+	// with its token keys.
+	feed := authzen.NewFeed(store, authzen.FeedOptions{Log: log})
 	api := authzen.New(decider, auth, authzen.Config{
 		PDPURL: publicURL, IDRules: delegation.IDRules{AllowSynthetic: cfg.AllowSyntheticIDs || cfg.Demo}, Log: log,
+		Receipts: oauth, Feed: feed,
 	})
 	srv, err := newServer(log, store, cfg.Demo, cast, api, m)
 	if err != nil {
@@ -194,7 +199,11 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		ln.Close()
 		return err
 	}
-	if srv.portal, err = newPortal(ctx, cfg, store, decider, people, srv.handleHome(), notes.deriver.Nudge, log); err != nil {
+	changed := func() {
+		notes.deriver.Nudge()
+		feed.Nudge()
+	}
+	if srv.portal, err = newPortal(ctx, cfg, store, decider, people, srv.handleHome(), changed, log); err != nil {
 		ln.Close()
 		return err
 	}
@@ -207,11 +216,15 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Change streams never end by themselves: Shutdown would wait for them until
+	// its grace ran out.
+	httpServer.RegisterOnShutdown(feed.Close)
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	if watcher != nil {
 		go watcher.run(watchCtx, func(p *authz.Pack) {
 			decider.SetPack(p)
+			feed.Reset(authzen.ResetPolicy) // cached decisions were the old pack's
 			m.packInUse(p.Version)
 			m.packReloads.WithLabelValues("loaded").Inc()
 		}, func() { m.packReloads.WithLabelValues("rejected").Inc() })
@@ -220,15 +233,22 @@ func serve(ctx context.Context, cfg ServeConfig, log *slog.Logger, announce io.W
 		registry.Set(cs)
 		m.clientsReloads.WithLabelValues("loaded").Inc()
 	}, func() { m.clientsReloads.WithLabelValues("rejected").Inc() })
-	// The OAuth server's key schedule and garbage collection use the store: they
-	// stop, and are waited for, before it closes.
+	// The OAuth server's key schedule and garbage collection, the notifications
+	// and the change feed use the store: they stop, and are waited for, before it
+	// closes.
 	maintainCtx, stopMaintaining := context.WithCancel(ctx)
 	maintained := startOAuthMaintenance(maintainCtx, oauth, cfg.OAuthMaintenance)
 	notified := notes.start(maintainCtx)
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		feed.Run(maintainCtx)
+	}()
 	defer func() {
 		stopMaintaining()
 		maintained()
 		notified()
+		<-fed
 	}()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)
