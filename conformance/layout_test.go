@@ -42,6 +42,11 @@ func TestDependenciesPointInward(t *testing.T) {
 		{pkg: "authz/pdp", allowed: cedar(module+"/delegation", module+"/authz")},
 		{pkg: "authz/authzen", allowed: cedar(module+"/delegation", module+"/authz", module+"/authz/pdp")},
 		{pkg: "policies", allowed: cedar(module+"/delegation", module+"/authz")},
+		// What agencies compile in: the standard library, one JOSE library and one
+		// cache, never this repository's other packages (nor fosite, bbolt or cedar-go).
+		{pkg: "sdk", allowed: []string{"github.com/go-jose/go-jose/v4", "github.com/hashicorp/golang-lru/v2"}},
+		// The example agency is built on the SDK alone, as an agency's service would be.
+		{pkg: "cmd/example-agency", allowed: []string{module + "/sdk", "github.com/go-jose/go-jose/v4", "github.com/hashicorp/golang-lru/v2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
@@ -98,4 +103,19 @@ func allowed(dep, self string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// TestSDKTestsStandAlone: the SDK's own tests, too, stay off this repository's
+// packages, so that they test the wire contract and not shared Go types. The whole
+// chain against the real server is tested from cmd.
+func TestSDKTestsStandAlone(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{join .TestImports \" \"}} {{join .XTestImports \" \"}}", module+"/sdk").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if strings.HasPrefix(imp, module+"/") && imp != module+"/sdk" {
+			t.Errorf("the tests of sdk import %s", imp)
+		}
+	}
 }
