@@ -1,5 +1,6 @@
 # Fullmakt. The two commands that matter: `make run` starts the server with demo data
-# on http://localhost:8080, and `make test` runs every test (CI runs it through .ci/run).
+# on http://localhost:8080 and the example agency on http://localhost:8081, and
+# `make test` runs every test (CI runs it through .ci/run).
 
 GO          ?= go
 GOBIN       ?= $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
@@ -27,11 +28,13 @@ help: ## list the targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## start the server with the demo cast on http://localhost:8080
-	$(GO) run ./cmd/fullmakt serve --demo
+run: build ## start the server with the demo cast on http://localhost:8080, and the example agency on http://localhost:8081
+	@bin/example-agency --demo & agency=$$!; \
+	trap 'kill $$agency 2>/dev/null; wait $$agency 2>/dev/null' EXIT INT TERM; \
+	bin/fullmakt serve --demo
 
-build: ## build bin/fullmakt
-	$(GO) build -o bin/fullmakt ./cmd/fullmakt
+build: ## build bin/fullmakt and bin/example-agency
+	$(GO) build -o bin/ ./cmd/fullmakt ./cmd/example-agency
 
 deps: ## install the Debian packages the tests need, when missing
 	@missing=""; \
