@@ -19,7 +19,7 @@ var (
 )
 
 // form returns the hidden fields of the page's first form that posts to action.
-func form(t *testing.T, page, action string) url.Values {
+func form(t testing.TB, page, action string) url.Values {
 	t.Helper()
 	for _, m := range formTag.FindAllStringSubmatch(page, -1) {
 		if m[1] != action {
@@ -37,7 +37,7 @@ func form(t *testing.T, page, action string) url.Values {
 
 // radio returns the value of the radio button of name whose label starts with
 // label.
-func radio(t *testing.T, page, name, label string) string {
+func radio(t testing.TB, page, name, label string) string {
 	t.Helper()
 	for _, m := range radioInput.FindAllStringSubmatch(page, -1) {
 		if m[2] != name {
@@ -60,7 +60,7 @@ func landedOn(resp *http.Response, path string) bool {
 // demo eID as person (a name as the demo page shows it, e.g. "Kari") at level
 // ("substantial" or "high"). It returns the response after the login: the next
 // page of the flow, or a redirect away from the server (to the client).
-func demoLogin(t *testing.T, client *http.Client, base, start, person, level string) (*http.Response, string) {
+func demoLogin(t testing.TB, client *http.Client, base, start, person, level string) (*http.Response, string) {
 	t.Helper()
 	resp, page := get(t, client, start)
 	if !landedOn(resp, "/login/choose") {

@@ -50,7 +50,7 @@ func mapEnv(env map[string]string) func(string) string {
 
 // waitFor polls out until re matches, and returns the submatches. It fails the test
 // after timeout, or as soon as done delivers the command's exit status.
-func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp, done <-chan int, timeout time.Duration) []string {
+func waitFor(t testing.TB, out *syncBuffer, re *regexp.Regexp, done <-chan int, timeout time.Duration) []string {
 	t.Helper()
 	deadline := time.After(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)

@@ -25,7 +25,7 @@ import (
 )
 
 // get fetches base+path and returns the status and body.
-func get(t *testing.T, client *http.Client, url string) (*http.Response, string) {
+func get(t testing.TB, client *http.Client, url string) (*http.Response, string) {
 	t.Helper()
 	resp, err := client.Get(url)
 	if err != nil {
@@ -67,7 +67,7 @@ func claims(t *testing.T, jwt string) map[string]any {
 }
 
 // castIndex returns the position of the cast member whose name starts with first.
-func castIndex(t *testing.T, first string) (int, demo.Character) {
+func castIndex(t testing.TB, first string) (int, demo.Character) {
 	t.Helper()
 	for i, c := range demo.Cast(time.Now()) {
 		if strings.HasPrefix(c.Name, first+" ") {
@@ -274,7 +274,7 @@ func authorizeURL(base, scope, state string) string {
 
 // browser is an HTTP client with a cookie jar that does not follow redirects away
 // from the server (to the client's redirect URI, which nobody serves here).
-func browser(t *testing.T, base string) *http.Client {
+func browser(t testing.TB, base string) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -293,7 +293,7 @@ func browser(t *testing.T, base string) *http.Client {
 	}}
 }
 
-func postForm(t *testing.T, client *http.Client, url string, form url.Values) (*http.Response, string) {
+func postForm(t testing.TB, client *http.Client, url string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	resp, err := client.PostForm(url, form)
 	if err != nil {

@@ -22,7 +22,7 @@ var listening = regexp.MustCompile(`fullmakt listening on http://127\.0\.0\.1:\d
 
 // startServe runs `fullmakt serve` in-process on a free port and returns its base
 // URL; stop cancels it and returns its exit status.
-func startServe(t *testing.T, args ...string) (base string, stderr *syncBuffer, stop func() int) {
+func startServe(t testing.TB, args ...string) (base string, stderr *syncBuffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stderr, done := background(ctx, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)

@@ -271,7 +271,7 @@ func notes(ds []delivery) []note {
 
 // logIn logs person (a first name of the cast) in to the portal with the demo
 // eID at level substantial and returns the browser, on the overview.
-func logIn(t *testing.T, base, person string) *http.Client {
+func logIn(t testing.TB, base, person string) *http.Client {
 	t.Helper()
 	client := browser(t, base)
 	resp, page := demoLogin(t, client, base, base+"/login?return=/", person, "substantial")
@@ -330,7 +330,7 @@ func ask(t *testing.T, client *http.Client, base string, grantor demo.Character,
 
 // landedAt checks that resp is a page (after redirects) whose path matches
 // path, and returns the part path captures.
-func landedAt(t *testing.T, resp *http.Response, page string, path *regexp.Regexp) string {
+func landedAt(t testing.TB, resp *http.Response, page string, path *regexp.Regexp) string {
 	t.Helper()
 	m := path.FindStringSubmatch(resp.Request.URL.Path)
 	if resp.StatusCode != http.StatusOK || m == nil {
@@ -340,7 +340,7 @@ func landedAt(t *testing.T, resp *http.Response, page string, path *regexp.Regex
 }
 
 // onPage checks that resp is the page at path (after redirects).
-func onPage(t *testing.T, resp *http.Response, page, path string) {
+func onPage(t testing.TB, resp *http.Response, page, path string) {
 	t.Helper()
 	if !landedOn(resp, path) {
 		t.Fatalf("want the page %s, got %s (%d):\n%s", path, resp.Request.URL, resp.StatusCode, page)
