@@ -89,7 +89,9 @@ func (a *agency) refuse(w http.ResponseWriter, r *http.Request, sess *session, r
 	http.Redirect(w, r, "/refused", http.StatusSeeOther)
 }
 
-// handleRefused shows why Fullmakt said no (GET /refused).
+// handleRefused shows why Fullmakt said no (GET /refused). The page itself is
+// a 200: the refusal was the answer to the POST before the redirect, and this
+// GET of its explanation succeeds.
 func (a *agency) handleRefused() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess := a.sessions.load(r)
@@ -98,7 +100,7 @@ func (a *agency) handleRefused() http.Handler {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
-		a.pages.render(w, http.StatusForbidden, "refused", sess, "apply", nil, *f.Refusal)
+		a.pages.render(w, http.StatusOK, "refused", sess, "apply", nil, *f.Refusal)
 	})
 }
 
