@@ -71,14 +71,24 @@ func (a *agency) problemPage(w http.ResponseWriter, r *http.Request, sess *sessi
 
 // handleProblem shows the problem a POST left in the session (GET /problem).
 func (a *agency) handleProblem() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := a.sessions.load(r)
-		f := takeFlash(a, sess)
-		if f == nil || f.Problem == nil {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
+	return a.showFlash(func(w http.ResponseWriter, sess *session, f *flash) bool {
+		if f.Problem == nil {
+			return false
 		}
 		a.pages.render(w, f.Problem.Status, "problem", sess, "", nil, *f.Problem)
+		return true
+	})
+}
+
+// showFlash serves the page a POST left in the session (post-redirect-get):
+// show renders it from the flash, or reports false when the flash holds none,
+// and the browser goes to the front page.
+func (a *agency) showFlash(show func(w http.ResponseWriter, sess *session, f *flash) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess := a.sessions.load(r)
+		if f := takeFlash(a, sess); f == nil || !show(w, sess, f) {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+		}
 	})
 }
 
@@ -93,14 +103,12 @@ func (a *agency) refuse(w http.ResponseWriter, r *http.Request, sess *session, r
 // a 200: the refusal was the answer to the POST before the redirect, and this
 // GET of its explanation succeeds.
 func (a *agency) handleRefused() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := a.sessions.load(r)
-		f := takeFlash(a, sess)
-		if f == nil || f.Refusal == nil {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
+	return a.showFlash(func(w http.ResponseWriter, sess *session, f *flash) bool {
+		if f.Refusal == nil {
+			return false
 		}
 		a.pages.render(w, http.StatusOK, "refused", sess, "apply", nil, *f.Refusal)
+		return true
 	})
 }
 

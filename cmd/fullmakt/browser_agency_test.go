@@ -212,18 +212,7 @@ func TestBrowserExampleAgency(t *testing.T) {
 	authenticator := addAuthenticator(t, ctx, true)
 	maja, sara := cast(t, "Maja"), cast(t, "Sara")
 
-	stopped := false
-	step := func(name string, f func(t *testing.T)) {
-		if stopped {
-			return
-		}
-		finished := false
-		t.Run(name, func(t *testing.T) {
-			f(t)
-			finished = true
-		})
-		stopped = !finished
-	}
+	step := steps(t)
 
 	step("Tor adds a passkey at Fullmakt", func(t *testing.T) {
 		do(t, ctx, "open the passkeys page", chromedp.Navigate(fullmakt+"/login?return=/account/passkeys"))

@@ -57,20 +57,7 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 	authenticator := addAuthenticator(t, ctx, true)
 	_, kari := castIndex(t, "Kari")
 
-	// The steps build on each other: after one that stopped (t.Fatal), the
-	// rest would only fail for that reason, so they do not run.
-	stopped := false
-	step := func(name string, f func(t *testing.T)) {
-		if stopped {
-			return
-		}
-		finished := false
-		t.Run(name, func(t *testing.T) {
-			f(t)
-			finished = true
-		})
-		stopped = !finished
-	}
+	step := steps(t)
 
 	step("add a passkey", func(t *testing.T) {
 		do(t, ctx, "open /login for the passkeys page", chromedp.Navigate(base+"/login?return=/account/passkeys"))

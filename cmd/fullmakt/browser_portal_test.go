@@ -53,18 +53,7 @@ func TestBrowserPortal(t *testing.T) {
 	_, astrid := castIndex(t, "Astrid")
 	_, ingrid := castIndex(t, "Ingrid")
 
-	stopped := false
-	step := func(name string, f func(t *testing.T)) {
-		if stopped {
-			return
-		}
-		finished := false
-		t.Run(name, func(t *testing.T) {
-			f(t)
-			finished = true
-		})
-		stopped = !finished
-	}
+	step := steps(t)
 	// main is the text of the page's <main>.
 	main := func(t *testing.T) string { t.Helper(); return pageText(t, ctx, "main") }
 	wants := func(t *testing.T, where string, wants ...string) {

@@ -220,6 +220,24 @@ func takePageErrors(ctx context.Context) []string {
 	return nil
 }
 
+// steps returns the runner of a browser journey's steps, each a subtest. The
+// steps build on each other: after one that stopped (t.Fatal), the rest would
+// only fail for that reason, so they do not run.
+func steps(t *testing.T) func(name string, f func(t *testing.T)) {
+	stopped := false
+	return func(name string, f func(t *testing.T)) {
+		if stopped {
+			return
+		}
+		finished := false
+		t.Run(name, func(t *testing.T) {
+			f(t)
+			finished = true
+		})
+		stopped = !finished
+	}
+}
+
 // do runs chromedp actions on the tab and fails t on an error, or when they take
 // longer than actionTimeout (a query waits for its element to appear).
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
