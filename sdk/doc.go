@@ -10,9 +10,10 @@
 // cannot read, a check returns an error and Require answers 503; nothing is ever
 // allowed by default.
 //
-// It imports only the standard library, github.com/go-jose/go-jose/v4 and
-// github.com/hashicorp/golang-lru/v2, never another package of this repository
-// (conformance/layout_test.go guards it), so that agencies compile in little and
-// the wire contracts, not shared Go types, are what binds the SDK to the server.
+// It imports only the standard library and github.com/hashicorp/golang-lru/v2
+// (JWS verification is the standard library's ECDSA behind a strict compact
+// parser; go-jose/v4 checks it in the tests), never another package of this
+// repository (conformance/layout_test.go guards it), so that agencies compile in
+// little and the wire contracts, not shared Go types, bind the SDK to the server.
 // sdk/README.md shows how to protect a service in fifteen minutes.
 package sdk

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -131,8 +130,11 @@ func startAgency(t *testing.T) (fullmakt, agency string) {
 // agency gives its key: the RFC 7638 thumbprint.
 func publicJWKS(t *testing.T, pub *ecdsa.PublicKey) json.RawMessage {
 	t.Helper()
-	b64 := func(n *big.Int) string { return base64.RawURLEncoding.EncodeToString(n.FillBytes(make([]byte, 32))) }
-	x, y := b64(pub.X), b64(pub.Y)
+	raw, err := pub.Bytes() // 0x04, then X and Y, 32 bytes each
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := base64.RawURLEncoding.EncodeToString(raw[1:33]), base64.RawURLEncoding.EncodeToString(raw[33:])
 	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`))
 	b, err := json.Marshal(map[string]any{"keys": []map[string]string{{
 		"kty": "EC", "crv": "P-256", "x": x, "y": y, "use": "sig", "alg": "ES256",
